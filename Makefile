@@ -1,0 +1,43 @@
+# Skolegang: the README's commands. `make test` is what CI runs.
+#
+# The cargo target directory is kept outside the clone so repeated runs (and CI on the
+# same machine) reuse the build.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/skolegang-target
+
+CARGO ?= cargo
+SCALE ?= 1.0
+SEED ?= 1
+
+.PHONY: all build run test fmt-check clippy unit fixtures sample release
+
+all: test
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release -p skolegang
+
+## run: the nightly batch on the committed sample, into ./out
+run: release
+	$(CARGO_TARGET_DIR)/release/skolegang run --output ./out
+
+## test: formatting, lints with -D warnings, and every test (one dev build profile)
+test: fmt-check clippy unit
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+## fixtures: synthetic extracts at SCALE (default 1.0: a national population) into fixtures/generated/
+fixtures: release
+	$(CARGO_TARGET_DIR)/release/skolegang fixtures --out fixtures/generated/scale-$(SCALE) --scale $(SCALE) --seed $(SEED)
+
+## sample: regenerate the committed sample (the exact command in fixtures/sample/README.md)
+sample: release
+	$(CARGO_TARGET_DIR)/release/skolegang fixtures --out fixtures/sample --scale 0.01 --seed 1 --bad-rows 1

@@ -1,0 +1,248 @@
+//! The command line: `skolegang run | validate | fixtures`. A thin layer: it resolves
+//! arguments into settings, calls the stage functions and maps errors to exit codes.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, parse_date};
+use crate::error::{Error, ExitCode, Result};
+use crate::fixtures;
+use crate::logging::{self, LogFormat};
+use crate::run::{self, Settings};
+use crate::store::Root;
+
+/// The sample extracts committed under fixtures/sample (made by the command in
+/// fixtures/sample/README.md), used when no --input is given.
+pub const SAMPLE_INPUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/sample");
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "skolegang",
+    version,
+    about = "School outcomes of children in vulnerable positions, per kommune: the nightly batch.",
+    long_about = "Skolegang reads six pseudonymised register extracts (Parquet), validates them \
+against the data contract, quarantines bad rows and publishes disclosure-controlled \
+indicators per kommune.\n\nExit codes: 0 success; 1 input rejected; 2 usage or \
+configuration error; 3 I/O or internal error."
+)]
+pub struct Cli {
+    /// Log format on stderr: `text` for people, `json` (one object per line) for schedulers.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Only warnings and errors; no progress display and no summary.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// More detail in the logs (-v debug, -vv trace).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the nightly batch: read, validate, quarantine, write runs/<run-id>/ and switch `current`.
+    Run(RunArgs),
+    /// Validate the input only: print rows read, accepted and rejected by extract and
+    /// reason; write nothing. Exit 0 when the input is acceptable, 1 when not.
+    Validate(InputArgs),
+    /// Generate synthetic register extracts (deterministic for a seed).
+    Fixtures(FixtureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Input root: a folder or URL (file://, s3://, az://, gs://) holding persons/,
+    /// residence/, enrolment/, exams/, measures/ and youth_education/.
+    /// Default: the committed sample under fixtures/sample.
+    #[arg(long, value_name = "URL")]
+    pub input: Option<String>,
+    /// Configuration file (TOML; see docs/configuration.md). Default: built-in defaults.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The date the extracts were drawn (YYYY-MM-DD). Overrides `extract_date` in the
+    /// configuration. Required unless configured, or the input is the sample.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date_arg)]
+    pub extract_date: Option<NaiveDate>,
+    /// Worker threads and DataFusion partitions. Default: the machine's cores.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output root: a folder or URL. Runs are written to <output>/runs/<run-id>/ and
+    /// <output>/current points to the latest complete one.
+    #[arg(long, value_name = "URL", default_value = "./out")]
+    pub output: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FixtureArgs {
+    /// Folder to write the six extracts into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Population size: 1.0 is a national population (about 60,000 per birth year).
+    #[arg(long, default_value_t = 0.01)]
+    pub scale: f64,
+    /// Random seed; the same seed (and scale) gives byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Plant N rule-breaking rows for every validation rule of every extract, and
+    /// write what was planted to <out>/planted.json.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub bad_rows: usize,
+    /// The extract date the data is drawn as of.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date_arg, default_value = fixtures::DEFAULT_EXTRACT_DATE)]
+    pub extract_date: NaiveDate,
+}
+
+fn parse_date_arg(s: &str) -> std::result::Result<NaiveDate, String> {
+    parse_date(s).map_err(|e| e.to_string())
+}
+
+impl InputArgs {
+    /// Resolves input, configuration and extract date into run settings.
+    pub fn settings(&self) -> Result<Settings> {
+        let config = match &self.config {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        };
+        let input_str = self
+            .input
+            .clone()
+            .unwrap_or_else(|| SAMPLE_INPUT.to_string());
+        let input = Root::parse(&input_str)?;
+        let extract_date = match (self.extract_date, config.extract_date, &self.input) {
+            (Some(d), _, _) => d,
+            (None, Some(d), _) => d,
+            (None, None, None) => parse_date(fixtures::DEFAULT_EXTRACT_DATE)?,
+            (None, None, Some(_)) => {
+                return Err(Error::Config(
+                    "no extract date: pass --extract-date YYYY-MM-DD or set extract_date in the configuration".into(),
+                ));
+            }
+        };
+        let mut config = config;
+        config.extract_date = Some(extract_date);
+        let threads = self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
+        Ok(Settings {
+            input,
+            config,
+            extract_date,
+            threads,
+        })
+    }
+}
+
+fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal("starting the async runtime", e))
+}
+
+/// Runs one parsed command; returns what to print on stdout.
+pub fn execute(cli: &Cli) -> Result<String> {
+    match &cli.command {
+        Command::Run(args) => {
+            let settings = args.input.settings()?;
+            let output = Root::parse(&args.output)?;
+            let report = runtime(settings.threads)?.block_on(run::run(&settings, &output))?;
+            let mut out = format!(
+                "run {} complete: {}/current\n",
+                report.run_id, output.display
+            );
+            for (name, x) in &report.manifest.inputs {
+                out.push_str(&format!(
+                    "  {name:<16} read {:>10}  accepted {:>10}  rejected {:>8}\n",
+                    x.counts.rows_read, x.counts.rows_accepted, x.counts.rows_rejected
+                ));
+            }
+            Ok(out)
+        }
+        Command::Validate(args) => {
+            let settings = args.settings()?;
+            let checked =
+                runtime(settings.threads)?.block_on(run::ingest_and_validate(&settings))?;
+            let mut out = format!(
+                "input {} (extract date {})\n{}",
+                settings.input.display,
+                settings.extract_date,
+                run::summary_table(&checked.extracts)
+            );
+            let over = checked.over_limit(settings.config.max_rejected_share);
+            if over.is_empty() {
+                out.push_str("input acceptable\n");
+                Ok(out)
+            } else {
+                print!("{out}");
+                Err(Error::InputRejected(format!(
+                    "the reject limit was exceeded:\n  {}",
+                    over.join("\n  ")
+                )))
+            }
+        }
+        Command::Fixtures(args) => {
+            let opts = fixtures::Options {
+                scale: args.scale,
+                seed: args.seed,
+                bad_rows: args.bad_rows,
+                extract_date: args.extract_date,
+            };
+            let summary = fixtures::generate(&args.out, &opts)?;
+            Ok(format!(
+                "wrote {} rows to {}\n",
+                summary.total_rows(),
+                args.out.display()
+            ))
+        }
+    }
+}
+
+/// Parses `args`, runs the command, prints, and returns the process exit code.
+pub fn main_with<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            };
+        }
+    };
+    logging::init(cli.log_format, cli.quiet, cli.verbose);
+    match execute(&cli) {
+        Ok(out) => {
+            if !cli.quiet || matches!(cli.command, Command::Validate(_)) {
+                print!("{out}");
+            }
+            ExitCode::Success
+        }
+        Err(e) => {
+            tracing::error!(exit_code = e.exit_code() as i32, "{e}");
+            if cli.log_format == LogFormat::Json || cli.quiet {
+                // The JSON line (or the warn-level log) already carries it for machines;
+                // people still get a plain line.
+                eprintln!("skolegang: {e}");
+            }
+            e.exit_code()
+        }
+    }
+}

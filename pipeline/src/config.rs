@@ -1,0 +1,325 @@
+//! The run configuration: a TOML file whose every key is documented, with its default,
+//! in docs/configuration.md. Unknown keys and bad values are configuration errors
+//! (exit code 2). The effective configuration, defaults filled in, is written into
+//! every manifest.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The group window for school-year indicators (methodology.md, "Who is in which group").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SchoolYearWindow {
+    /// 1 August Y to 31 July Y+1 (the published definition).
+    #[default]
+    SchoolYear,
+    /// The status on 31 December of year Y.
+    December31,
+    /// The five years up to 31 July Y+1.
+    FiveYears,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The date the extracts were drawn. Required for a run (from here or
+    /// `--extract-date`), except on the committed sample, which carries its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extract_date: Option<NaiveDate>,
+    /// An extract whose rejected share exceeds this fails the run (exit 1).
+    #[serde(default = "default_max_rejected_share")]
+    pub max_rejected_share: f64,
+    #[serde(default)]
+    pub disclosure: Disclosure,
+    #[serde(default)]
+    pub groups: Groups,
+    #[serde(default)]
+    pub exams: Exams,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disclosure {
+    /// The threshold k of primary suppression, 3..=10.
+    #[serde(default = "default_k")]
+    pub k: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Groups {
+    #[serde(default)]
+    pub school_year_window: SchoolYearWindow,
+}
+
+/// The bound exams and their weights, per range of school years.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exams {
+    /// Sorted by `from_school_year`; the entry with the largest `from_school_year` <= Y
+    /// applies to school year Y.
+    #[serde(default = "default_bound_exams")]
+    pub bound: Vec<BoundExams>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundExams {
+    /// First school year (start year) this list applies to.
+    pub from_school_year: i32,
+    /// Bound Danish exam codes; the Danish average is the weighted mean of their grades.
+    pub danish: Vec<i64>,
+    /// Bound mathematics exam codes.
+    pub mathematics: Vec<i64>,
+    /// The other bound exams that, with Danish and mathematics, make up the exams of
+    /// `fp9_passed` and `fp9_grade_mean`.
+    pub other: Vec<i64>,
+    /// Weight per exam code in the Danish and mathematics averages; codes not listed
+    /// weigh 1.
+    #[serde(default)]
+    pub weights: BTreeMap<String, f64>,
+}
+
+fn default_max_rejected_share() -> f64 {
+    0.01
+}
+fn default_k() -> u32 {
+    5
+}
+fn default_bound_exams() -> Vec<BoundExams> {
+    vec![BoundExams {
+        from_school_year: 1900,
+        danish: vec![110, 140, 150, 120],
+        mathematics: vec![220, 210],
+        other: vec![410, 570],
+        weights: BTreeMap::new(),
+    }]
+}
+
+impl Default for Disclosure {
+    fn default() -> Self {
+        Disclosure { k: default_k() }
+    }
+}
+
+impl Default for Exams {
+    fn default() -> Self {
+        Exams {
+            bound: default_bound_exams(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            extract_date: None,
+            max_rejected_share: default_max_rejected_share(),
+            disclosure: Disclosure::default(),
+            groups: Groups::default(),
+            exams: Exams::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a configuration file. `origin` names it in messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let cfg: Config = toml::from_str(text)
+            .map_err(|e| Error::Config(format!("{origin}: {}", e.to_string().trim())))?;
+        cfg.check(origin)?;
+        Ok(cfg)
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: cannot read: {e}", path.display())))?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Checks every value's range; the message names the key.
+    pub fn check(&self, origin: &str) -> Result<()> {
+        let bad = |key: &str, why: String| Err(Error::Config(format!("{origin}: `{key}` {why}")));
+        if !(0.0..=1.0).contains(&self.max_rejected_share) {
+            return bad(
+                "max_rejected_share",
+                format!("must be within 0..1, got {}", self.max_rejected_share),
+            );
+        }
+        if !(3..=10).contains(&self.disclosure.k) {
+            return bad(
+                "disclosure.k",
+                format!("must be within 3..10, got {}", self.disclosure.k),
+            );
+        }
+        if self.exams.bound.is_empty() {
+            return bad("exams.bound", "must have at least one entry".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for b in &self.exams.bound {
+            if !seen.insert(b.from_school_year) {
+                return bad(
+                    "exams.bound.from_school_year",
+                    format!("{} appears twice", b.from_school_year),
+                );
+            }
+            if b.danish.is_empty() || b.mathematics.is_empty() {
+                return bad(
+                    "exams.bound",
+                    format!(
+                        "(from {}): danish and mathematics must each list at least one exam code",
+                        b.from_school_year
+                    ),
+                );
+            }
+            for (code, w) in &b.weights {
+                let known = code
+                    .parse::<i64>()
+                    .ok()
+                    .is_some_and(|c| b.danish.contains(&c) || b.mathematics.contains(&c));
+                if !known {
+                    return bad(
+                        "exams.bound.weights",
+                        format!(
+                            "(from {}): `{code}` is not one of the listed Danish or mathematics exam codes",
+                            b.from_school_year
+                        ),
+                    );
+                }
+                if !(w.is_finite() && *w > 0.0) {
+                    return bad(
+                        "exams.bound.weights",
+                        format!(
+                            "(from {}): weight of {code} must be > 0",
+                            b.from_school_year
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The bound-exam definition that applies to school year `y`, if any.
+    pub fn bound_exams_for(&self, y: i32) -> Option<&BoundExams> {
+        self.exams
+            .bound
+            .iter()
+            .filter(|b| b.from_school_year <= y)
+            .max_by_key(|b| b.from_school_year)
+    }
+
+    /// The configuration with defaults filled in, as written to the manifest.
+    pub fn effective_json(&self) -> serde_json::Value {
+        let mut cfg = self.clone();
+        cfg.exams.bound.sort_by_key(|b| b.from_school_year);
+        serde_json::to_value(&cfg).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Parses a YYYY-MM-DD date given on the command line or in configuration.
+pub fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| Error::Config(format!("`{s}` is not a date of the form YYYY-MM-DD")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_published_defaults() {
+        let c = Config::from_toml("", "t").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.disclosure.k, 5);
+        assert_eq!(c.max_rejected_share, 0.01);
+        assert_eq!(c.groups.school_year_window, SchoolYearWindow::SchoolYear);
+        let b = c.bound_exams_for(2023).unwrap();
+        assert_eq!(b.danish, vec![110, 140, 150, 120]);
+        assert_eq!(b.mathematics, vec![220, 210]);
+        assert_eq!(b.other, vec![410, 570]);
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_the_key() {
+        let e = Config::from_toml("max_rejected_shares = 0.1", "cfg.toml").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("cfg.toml") && msg.contains("max_rejected_shares"),
+            "{msg}"
+        );
+        assert_eq!(e.exit_code(), crate::error::ExitCode::Usage);
+    }
+
+    #[test]
+    fn out_of_range_values_are_errors() {
+        for (text, key) in [
+            ("[disclosure]\nk = 2", "disclosure.k"),
+            ("[disclosure]\nk = 11", "disclosure.k"),
+            ("max_rejected_share = 1.5", "max_rejected_share"),
+            (
+                "[groups]\nschool_year_window = \"weekly\"",
+                "school_year_window",
+            ),
+            ("extract_date = \"2026-13-01\"", "extract_date"),
+        ] {
+            let msg = Config::from_toml(text, "c").unwrap_err().to_string();
+            assert!(msg.contains(key), "{text}: {msg}");
+        }
+    }
+
+    /// The examples in docs/configuration.md parse; the first one is the defaults.
+    #[test]
+    fn documented_examples_are_valid() {
+        let doc = include_str!("../../docs/configuration.md");
+        let blocks: Vec<&str> = doc
+            .split("```toml")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .collect();
+        assert_eq!(blocks.len(), 2);
+        let defaults = Config::from_toml(blocks[0], "doc").unwrap();
+        let expected = Config {
+            extract_date: Some(parse_date("2026-11-01").unwrap()),
+            ..Config::default()
+        };
+        assert_eq!(defaults, expected);
+        let reform = Config::from_toml(blocks[1], "doc").unwrap();
+        assert_eq!(reform.bound_exams_for(2025).unwrap().other, vec![410]);
+    }
+
+    #[test]
+    fn exam_lists_apply_per_school_year() {
+        let text = r#"
+[[exams.bound]]
+from_school_year = 2000
+danish = [110, 140, 150, 120]
+mathematics = [220, 210]
+other = [410, 570]
+
+[[exams.bound]]
+from_school_year = 2025
+danish = [110, 150, 120]
+mathematics = [220, 210]
+other = [410]
+weights = { "150" = 2.0 }
+"#;
+        let c = Config::from_toml(text, "c").unwrap();
+        assert_eq!(c.bound_exams_for(2024).unwrap().danish.len(), 4);
+        assert_eq!(c.bound_exams_for(2025).unwrap().danish, vec![110, 150, 120]);
+        assert_eq!(c.bound_exams_for(2030).unwrap().weights["150"], 2.0);
+        assert!(c.bound_exams_for(1999).is_none());
+        let bad = text.replace("\"150\" = 2.0", "\"140\" = 2.0");
+        assert!(
+            Config::from_toml(&bad, "c")
+                .unwrap_err()
+                .to_string()
+                .contains("140")
+        );
+    }
+}

@@ -1,0 +1,62 @@
+//! The error type of the pipeline and the process exit codes it maps to.
+//!
+//! Exit codes are part of the public interface (README, "Exit codes"):
+//! 0 success, 1 input rejected, 2 usage or configuration error,
+//! 3 I/O or internal error.
+
+use std::fmt;
+
+/// Every failure the pipeline reports. Messages name the file, the column and the
+/// rule, and never a person_id (at most a row's position in its file).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input cannot be used: a fatal schema problem, an unreadable file, a missing
+    /// extract, or too many rejected rows. Exit code 1.
+    #[error("input rejected: {0}")]
+    InputRejected(String),
+    /// A schema problem in one file of an extract. Exit code 1.
+    #[error("input rejected: {file}: column `{column}`: {rule}")]
+    Schema {
+        file: String,
+        column: String,
+        rule: String,
+    },
+    /// A bad command line or configuration file. Exit code 2.
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// Reading or writing storage failed. Exit code 3.
+    #[error("I/O error: {0}")]
+    Io(String),
+    /// A broken invariant inside the pipeline: a bug. Exit code 3.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Process exit codes, as documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    InputRejected = 1,
+    Usage = 2,
+    Internal = 3,
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::InputRejected(_) | Error::Schema { .. } => ExitCode::InputRejected,
+            Error::Config(_) => ExitCode::Usage,
+            Error::Io(_) | Error::Internal(_) => ExitCode::Internal,
+        }
+    }
+
+    pub fn io(context: impl fmt::Display, err: impl fmt::Display) -> Self {
+        Error::Io(format!("{context}: {err}"))
+    }
+
+    pub fn internal(context: impl fmt::Display, err: impl fmt::Display) -> Self {
+        Error::Internal(format!("{context}: {err}"))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,18 @@
+//! Skolegang: a nightly batch that tells Denmark how children in vulnerable positions
+//! do in school, per kommune. See ARCHITECTURE.md for the map.
+
+pub mod cli;
+pub mod codes;
+pub mod config;
+pub mod contract;
+pub mod dates;
+pub mod error;
+pub mod fixtures;
+pub mod ingest;
+pub mod logging;
+pub mod manifest;
+pub mod publish;
+pub mod run;
+pub mod session;
+pub mod store;
+pub mod validate;

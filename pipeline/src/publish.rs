@@ -1,0 +1,170 @@
+//! Writing a run's files and switching `current` (data-contract.md, "Outputs").
+//!
+//! A run writes everything below `runs/<run-id>/` and only then switches `current`:
+//! on a local disk a new symlink renamed over the old one; on an object store an
+//! object named `current` holding the run id, written last. Readers going through
+//! `current` see a complete run, never a mixture.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use object_store::{ObjectStoreExt, PutPayload};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::store::Root;
+
+/// One file a run wrote, as recorded in the manifest.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OutputFile {
+    /// Relative to the run folder, e.g. `quarantine/exams/part-0.parquet`.
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+}
+
+/// A new run id: UTC time to the millisecond (so ids sort by time) and a random suffix
+/// (so two runs in the same millisecond differ), e.g. `20261122T213748.123Z-4f1a`.
+pub fn new_run_id(now: DateTime<Utc>) -> String {
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%dT%H%M%S%.3fZ"),
+        rand::random::<u16>()
+    )
+}
+
+/// The folder of one run under an output root.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub root: Root,
+    pub run_id: String,
+}
+
+impl RunDir {
+    pub fn new(root: Root, run_id: String) -> Self {
+        RunDir { root, run_id }
+    }
+
+    /// `runs/<run-id>/<relative>` below the output root.
+    pub fn path(&self, relative: &str) -> object_store::path::Path {
+        self.root.child(&format!("runs/{}/{relative}", self.run_id))
+    }
+
+    /// Writes `bytes` to `relative` inside the run folder.
+    pub async fn put(
+        &self,
+        relative: &str,
+        bytes: Vec<u8>,
+        rows: Option<u64>,
+    ) -> Result<OutputFile> {
+        let size = bytes.len() as u64;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let path = self.path(relative);
+        self.root
+            .store
+            .put(&path, PutPayload::from(Bytes::from(bytes)))
+            .await
+            .map_err(|e| Error::io(format!("writing {}", self.root.relative(&path)), e))?;
+        Ok(OutputFile {
+            path: relative.to_string(),
+            size,
+            sha256,
+            rows,
+        })
+    }
+
+    pub async fn put_parquet(
+        &self,
+        relative: &str,
+        schema: SchemaRef,
+        batches: &[RecordBatch],
+    ) -> Result<OutputFile> {
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let bytes = parquet_bytes(schema, batches).map_err(|e| Error::internal(relative, e))?;
+        self.put(relative, bytes, Some(rows)).await
+    }
+
+    /// Points `current` at this run, atomically.
+    pub async fn switch_current(&self) -> Result<()> {
+        match &self.root.local {
+            Some(dir) => {
+                let target = format!("runs/{}", self.run_id);
+                let tmp = dir.join(format!(".current-{}", self.run_id));
+                let link = dir.join("current");
+                let _ = std::fs::remove_file(&tmp);
+                symlink(&target, &tmp)
+                    .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
+                std::fs::rename(&tmp, &link)
+                    .map_err(|e| Error::io(format!("switching {}", link.display()), e))?;
+                Ok(())
+            }
+            None => {
+                let path = self.root.child("current");
+                self.root
+                    .store
+                    .put(&path, PutPayload::from(Bytes::from(self.run_id.clone())))
+                    .await
+                    .map_err(|e| Error::io("writing current", e))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn symlink(target: &str, link: &std::path::Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(not(unix))]
+fn symlink(_target: &str, _link: &std::path::Path) -> std::io::Result<()> {
+    Err(std::io::Error::other("symlinks need a Unix system"))
+}
+
+/// The run `current` points to, if any.
+pub async fn current_run(root: &Root) -> Result<Option<String>> {
+    match &root.local {
+        Some(dir) => match std::fs::read_link(dir.join("current")) {
+            Ok(target) => Ok(target.file_name().map(|n| n.to_string_lossy().into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("reading current", e)),
+        },
+        None => match root.store.get(&root.child("current")).await {
+            Ok(r) => {
+                let b = r
+                    .bytes()
+                    .await
+                    .map_err(|e| Error::io("reading current", e))?;
+                Ok(Some(String::from_utf8_lossy(&b).trim().to_string()))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::io("reading current", e)),
+        },
+    }
+}
+
+/// Parquet bytes with deterministic content: zstd, no timestamps.
+pub fn parquet_bytes(
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .build();
+    let mut buf = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buf, Arc::clone(&schema), Some(props))?;
+    for b in batches {
+        writer.write(b)?;
+    }
+    writer.close()?;
+    Ok(buf)
+}

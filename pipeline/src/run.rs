@@ -1,0 +1,297 @@
+//! The stages of `skolegang run` and `skolegang validate`, in order:
+//! ingest → validate → quarantine → manifest → switch `current`.
+//! Later stages (indicators, disclosure, reports) slot in before the manifest.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use datafusion::arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::prelude::SessionContext;
+use tracing::{info, info_span, warn};
+
+use crate::codes::Codes;
+use crate::config::Config;
+use crate::contract::{Extract, REASON, ROW_ORDINAL, SOURCE_FILE, SOURCE_ROW, schema_with};
+use crate::error::{Error, Result};
+use crate::ingest::{self, InputFile};
+use crate::manifest::{ExtractInput, Manifest};
+use crate::publish::{self, RunDir};
+use crate::session;
+use crate::store::Root;
+use crate::validate::{self, Validated};
+
+/// Everything a run needs to know, resolved from the command line and configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub input: Root,
+    pub config: Config,
+    pub extract_date: NaiveDate,
+    pub threads: usize,
+}
+
+/// One extract after ingest and validation.
+#[derive(Debug)]
+pub struct ExtractResult {
+    pub files: Vec<InputFile>,
+    pub validated: Validated,
+}
+
+impl ExtractResult {
+    pub fn extract(&self) -> Extract {
+        self.validated.extract
+    }
+}
+
+/// Stage timings, recorded in the manifest and logged.
+#[derive(Debug, Default)]
+pub struct Stages {
+    pub seconds: Vec<(String, f64)>,
+}
+
+impl Stages {
+    pub async fn time<T, F: std::future::Future<Output = Result<T>>>(
+        &mut self,
+        name: &str,
+        f: F,
+    ) -> Result<T> {
+        let span = info_span!("stage", stage = name);
+        let start = Instant::now();
+        let result = {
+            let _e = span.enter();
+            info!(stage = name, "stage started");
+            f.await
+        };
+        let secs = start.elapsed().as_secs_f64();
+        self.seconds.push((name.to_string(), secs));
+        info!(
+            stage = name,
+            seconds = format!("{secs:.3}"),
+            ok = result.is_ok(),
+            "stage finished"
+        );
+        result
+    }
+}
+
+/// The outcome of ingest and validation over all six extracts.
+pub struct Checked {
+    /// The session holding the accepted rows as tables named after the extracts.
+    pub ctx: SessionContext,
+    pub extracts: Vec<ExtractResult>,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked")
+            .field("extracts", &self.extracts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Checked {
+    /// Extracts whose rejected share is over the limit, each with a message naming the
+    /// extract and its top reasons.
+    pub fn over_limit(&self, max_share: f64) -> Vec<String> {
+        self.extracts
+            .iter()
+            .filter(|x| x.validated.counts.rejected_share() > max_share)
+            .map(|x| {
+                let c = &x.validated.counts;
+                let reasons: Vec<String> = c
+                    .top_reasons()
+                    .into_iter()
+                    .take(3)
+                    .map(|(r, n)| format!("{r} {n}"))
+                    .collect();
+                format!(
+                    "{}: {} of {} rows rejected ({:.2} %, limit {:.2} %); top reasons: {}",
+                    x.extract().name(),
+                    c.rows_rejected,
+                    c.rows_read,
+                    100.0 * c.rejected_share(),
+                    100.0 * max_share,
+                    reasons.join(", ")
+                )
+            })
+            .collect()
+    }
+}
+
+/// Reads and validates all six extracts. Fatal schema problems stop here.
+pub async fn ingest_and_validate(settings: &Settings) -> Result<Checked> {
+    let codes = Codes::embedded()?;
+    let ctx = session::new_context(settings.threads, &codes)?;
+    settings.input.register(&ctx);
+    let mut extracts = Vec::new();
+    let mut next_ordinal = 0i64;
+    for extract in Extract::ALL {
+        let ingested =
+            ingest::ingest(&settings.input, extract, next_ordinal, settings.threads).await?;
+        next_ordinal += ingested.rows_read as i64;
+        let files = ingested.files.clone();
+        let validated =
+            validate::validate(&ctx, ingested, settings.extract_date, settings.threads).await?;
+        extracts.push(ExtractResult { files, validated });
+    }
+    Ok(Checked { ctx, extracts })
+}
+
+/// The quarantine schema of an extract: contract columns, `reason`, `source_file`,
+/// `source_row` (0-based position in the source file).
+pub fn quarantine_schema(extract: Extract) -> SchemaRef {
+    schema_with(
+        extract,
+        &[
+            Field::new(REASON, DataType::Utf8, false),
+            Field::new(SOURCE_FILE, DataType::Utf8, false),
+            Field::new(SOURCE_ROW, DataType::Int64, false),
+        ],
+    )
+}
+
+/// The quarantine rows of one extract, in input order.
+pub fn quarantine_batch(x: &ExtractResult) -> Result<RecordBatch> {
+    let extract = x.extract();
+    let r = &x.validated.rejected;
+    let schema = r.schema();
+    let col = |name: &str| -> Result<Arc<dyn Array>> {
+        Ok(Arc::clone(
+            r.column(
+                schema
+                    .index_of(name)
+                    .map_err(|e| Error::internal(extract.name(), e))?,
+            ),
+        ))
+    };
+    let ordinals = col(ROW_ORDINAL)?;
+    let ordinals = ordinals.as_primitive::<Int64Type>();
+    let mut files = Vec::with_capacity(r.num_rows());
+    let mut rows = Vec::with_capacity(r.num_rows());
+    for o in ordinals.values().iter() {
+        let (file, row) = ingest::locate(&x.files, *o).ok_or_else(|| {
+            Error::Internal(format!(
+                "{}: row ordinal {o} outside its files",
+                extract.name()
+            ))
+        })?;
+        files.push(file.to_string());
+        rows.push(row);
+    }
+    let mut cols = extract
+        .columns()
+        .iter()
+        .map(|c| col(c.name))
+        .collect::<Result<Vec<_>>>()?;
+    cols.push(col(REASON)?);
+    cols.push(Arc::new(StringArray::from(files)));
+    cols.push(Arc::new(Int64Array::from(rows)));
+    RecordBatch::try_new(quarantine_schema(extract), cols)
+        .map_err(|e| Error::internal(extract.name(), e))
+}
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct RunReport {
+    pub run_id: String,
+    pub manifest: Manifest,
+}
+
+/// The nightly batch. Writes `runs/<run-id>/` under `output` and switches `current`.
+/// When an extract is over the reject limit, the run folder (quarantine and manifest,
+/// status `rejected`) is kept for inspection, `current` is not switched, and the
+/// error says which extracts and why.
+pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
+    let started = Utc::now();
+    let mut stages = Stages::default();
+    let checked = stages
+        .time("ingest_validate", ingest_and_validate(settings))
+        .await?;
+
+    let run_id = publish::new_run_id(started);
+    let dir = RunDir::new(output.clone(), run_id.clone());
+    info!(run_id = %run_id, output = %output.display, "writing run");
+
+    let outputs = stages
+        .time("quarantine", async {
+            let mut outputs = Vec::new();
+            for x in &checked.extracts {
+                let batch = quarantine_batch(x)?;
+                let rel = format!("quarantine/{}/part-0.parquet", x.extract().name());
+                outputs.push(dir.put_parquet(&rel, batch.schema(), &[batch]).await?);
+            }
+            Ok(outputs)
+        })
+        .await?;
+
+    let over = checked.over_limit(settings.config.max_rejected_share);
+    for line in &over {
+        warn!("{line}");
+    }
+    let manifest = Manifest {
+        run_id: run_id.clone(),
+        status: if over.is_empty() {
+            "success"
+        } else {
+            "rejected"
+        }
+        .to_string(),
+        skolegang_version: env!("CARGO_PKG_VERSION").to_string(),
+        datafusion_version: datafusion::DATAFUSION_VERSION.to_string(),
+        started_at: started.to_rfc3339(),
+        finished_at: Utc::now().to_rfc3339(),
+        input: settings.input.display.clone(),
+        extract_date: settings.extract_date.to_string(),
+        config: settings.config.effective_json(),
+        inputs: checked
+            .extracts
+            .iter()
+            .map(|x| {
+                (
+                    x.extract().name().to_string(),
+                    ExtractInput {
+                        files: x.files.clone(),
+                        counts: x.validated.counts.clone(),
+                    },
+                )
+            })
+            .collect(),
+        outputs,
+        stage_seconds: stages.seconds.clone(),
+    };
+    dir.put("manifest.json", manifest.to_json(), None).await?;
+
+    if !over.is_empty() {
+        return Err(Error::InputRejected(format!(
+            "the reject limit was exceeded; `current` was not switched; the quarantine is kept in runs/{run_id}/quarantine/\n  {}",
+            over.join("\n  ")
+        )));
+    }
+    dir.switch_current().await?;
+    info!(run_id = %run_id, "current switched");
+    Ok(RunReport { run_id, manifest })
+}
+
+/// A readable accounting table: rows read, accepted, rejected by extract and reason.
+pub fn summary_table(extracts: &[ExtractResult]) -> String {
+    let mut out = format!(
+        "{:<16} {:>12} {:>12} {:>10}\n",
+        "extract", "read", "accepted", "rejected"
+    );
+    for x in extracts {
+        let c = &x.validated.counts;
+        out.push_str(&format!(
+            "{:<16} {:>12} {:>12} {:>10}\n",
+            x.extract().name(),
+            c.rows_read,
+            c.rows_accepted,
+            c.rows_rejected
+        ));
+        for (reason, n) in c.top_reasons() {
+            out.push_str(&format!("  {reason:<40} {n:>10}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,22 @@
+-- Validation of the `persons` extract (data-contract.md, "Input: persons").
+--
+-- Input:  raw_persons — the contract columns plus _row (the run-wide row ordinal).
+-- Output: every input row with `reason`: NULL when the row is accepted, otherwise the
+--         first rule it breaks, in the order of the CASE below (docs/validation.md).
+-- Parameter: $extract_date (methodology.md, "Extract date").
+SELECT
+  p.person_id, p.birth_date, p.sex, p._row,
+  CASE
+    WHEN p.person_id IS NULL OR p.birth_date IS NULL OR p.sex IS NULL
+      THEN 'missing_value'
+    WHEN length(p.person_id) = 0 OR length(p.person_id) > 64
+      THEN 'invalid_person_id'
+    WHEN p.sex NOT IN ('M', 'K')
+      THEN 'invalid_sex'
+    WHEN p.birth_date > $extract_date
+      THEN 'future_date'
+    -- person_id is unique: every row carrying a duplicated id is rejected.
+    WHEN count(*) OVER (PARTITION BY p.person_id) > 1
+      THEN 'duplicate_key'
+  END AS reason
+FROM raw_persons p

@@ -1,0 +1,259 @@
+//! Ingest: schemas, fatal errors, several files, hive partitions, file:// URLs.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, Int32Array, LargeStringArray, RecordBatch, StringViewArray, UInt8Array,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use skolegang::contract::Extract;
+use skolegang::error::{Error, ExitCode};
+use skolegang_tests::{batch, cli, split_row, validate, write_base, write_parquet};
+
+fn expect_fatal(dir: &std::path::Path, file: &str, column: Option<&str>) {
+    let err = validate(dir.to_str().expect("utf8"), "2026-11-01").expect_err("a fatal input error");
+    let msg = err.to_string();
+    assert_eq!(err.exit_code(), ExitCode::InputRejected, "{msg}");
+    assert!(msg.contains(file), "message names the file {file}: {msg}");
+    if let Some(c) = column {
+        assert!(
+            msg.contains(&format!("`{c}`")),
+            "message names the column {c}: {msg}"
+        );
+    }
+    // Through the CLI: exit 1 and nothing written under the output root.
+    let out = tempfile::tempdir().expect("tempdir");
+    let out_root = out.path().join("out");
+    let code = cli(&[
+        "run",
+        "--input",
+        dir.to_str().expect("utf8"),
+        "--output",
+        out_root.to_str().expect("utf8"),
+        "--extract-date",
+        "2026-11-01",
+    ]);
+    assert_eq!(code, ExitCode::InputRejected);
+    assert!(
+        !out_root.exists(),
+        "nothing may be published after a fatal error"
+    );
+}
+
+fn without_column(b: &RecordBatch, name: &str) -> RecordBatch {
+    let keep: Vec<usize> = (0..b.num_columns())
+        .filter(|i| b.schema().field(*i).name() != name)
+        .collect();
+    b.project(&keep).expect("project")
+}
+
+fn replace_column(b: &RecordBatch, name: &str, array: ArrayRef) -> RecordBatch {
+    let schema = b.schema();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if f.name() == name {
+                Field::new(name, array.data_type().clone(), true)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    let cols: Vec<ArrayRef> = schema
+        .fields()
+        .iter()
+        .zip(b.columns())
+        .map(|(f, c)| {
+            if f.name() == name {
+                Arc::clone(&array)
+            } else {
+                Arc::clone(c)
+            }
+        })
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).expect("batch")
+}
+
+fn rows(extract: Extract, text: &[&str]) -> RecordBatch {
+    batch(
+        extract,
+        &text.iter().map(|t| split_row(t)).collect::<Vec<_>>(),
+    )
+}
+
+#[test]
+fn a_missing_column_is_fatal_and_names_file_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let b = rows(Extract::Persons, &["p | 2010-01-01 | K"]);
+    write_parquet(
+        dir.path(),
+        "persons/part-0.parquet",
+        &without_column(&b, "sex"),
+    );
+    expect_fatal(dir.path(), "persons/part-0.parquet", Some("sex"));
+}
+
+#[test]
+fn a_wrong_type_is_fatal_and_names_file_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let b = rows(Extract::Exams, &["b1 | 2025 | 9 | 110 | 7 | NULL"]);
+    let as_text = cast(b.column(4), &DataType::Utf8).expect("cast");
+    write_parquet(
+        dir.path(),
+        "exams/part-1.parquet",
+        &replace_column(&b, "grade", as_text),
+    );
+    expect_fatal(dir.path(), "exams/part-1.parquet", Some("grade"));
+    // A date column stored as a string is also a type error.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let b = rows(Extract::Persons, &["p | 2010-01-01 | K"]);
+    let as_text: ArrayRef = Arc::new(datafusion::arrow::array::StringArray::from(vec![
+        "2010-01-01",
+    ]));
+    write_parquet(
+        dir.path(),
+        "persons/part-0.parquet",
+        &replace_column(&b, "birth_date", as_text),
+    );
+    expect_fatal(dir.path(), "persons/part-0.parquet", Some("birth_date"));
+}
+
+#[test]
+fn an_unreadable_file_is_fatal_and_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    std::fs::write(
+        dir.path().join("measures/part-9.parquet"),
+        b"PAR1 this is not parquet",
+    )
+    .expect("write");
+    expect_fatal(dir.path(), "measures/part-9.parquet", None);
+    // A truncated file: a real Parquet file cut in half.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let full = std::fs::read(dir.path().join("enrolment/part-0.parquet")).expect("read");
+    std::fs::write(
+        dir.path().join("enrolment/part-0.parquet"),
+        &full[..full.len() / 2],
+    )
+    .expect("write");
+    expect_fatal(dir.path(), "enrolment/part-0.parquet", None);
+}
+
+#[test]
+fn a_missing_or_empty_extract_folder_is_fatal_and_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    std::fs::remove_dir_all(dir.path().join("youth_education")).expect("rm");
+    expect_fatal(dir.path(), "youth_education/", None);
+    std::fs::create_dir_all(dir.path().join("youth_education")).expect("mkdir");
+    expect_fatal(dir.path(), "youth_education/", None);
+}
+
+#[test]
+fn integers_of_any_width_and_every_string_encoding_are_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let b = rows(
+        Extract::Persons,
+        &["b1 | 2010-03-14 | K", "p2 | 2011-01-01 | M"],
+    );
+    let large: ArrayRef = Arc::new(LargeStringArray::from(vec!["b1", "p2"]));
+    let view: ArrayRef = Arc::new(StringViewArray::from(vec!["K", "M"]));
+    let b = replace_column(&replace_column(&b, "person_id", large), "sex", view);
+    write_parquet(dir.path(), "persons/part-0.parquet", &b);
+    let e = rows(Extract::Exams, &["b1 | 2025 | 9 | 110 | 7 | NULL"]);
+    let e = replace_column(&e, "school_year", Arc::new(Int32Array::from(vec![2025])));
+    let e = replace_column(&e, "grade_level", Arc::new(UInt8Array::from(vec![9u8])));
+    write_parquet(dir.path(), "exams/part-0.parquet", &e);
+    let checked = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect("valid input");
+    for x in &checked.extracts {
+        assert_eq!(
+            x.validated.counts.rows_rejected,
+            0,
+            "{}",
+            x.validated.extract.name()
+        );
+    }
+    assert_eq!(checked.extracts[0].validated.counts.rows_accepted, 2);
+}
+
+#[test]
+fn several_files_hive_partitions_and_file_urls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    // exams in three files: the base file, and two hive partitions whose files leave the
+    // partition column out (as Spark writes them); one sets it in the file as well.
+    let part = rows(
+        Extract::Exams,
+        &[
+            "b1 | 2024 | 9 | 140 | 4 | NULL",
+            "b1 | 2024 | 9 | 150 | 2 | NULL",
+        ],
+    );
+    write_parquet(
+        dir.path(),
+        "exams/school_year=2024/part-0.parquet",
+        &without_column(&part, "school_year"),
+    );
+    let part = rows(Extract::Exams, &["b1 | 2023 | 10 | 110 | 12 | NULL"]);
+    write_parquet(
+        dir.path(),
+        "exams/school_year=2023/grade_level=10/part-0.parquet",
+        &without_column(&without_column(&part, "school_year"), "grade_level"),
+    );
+    let part = rows(Extract::Exams, &["b1 | 2022 | 9 | 110 | 12 | NULL"]);
+    write_parquet(dir.path(), "exams/school_year=2022/part-0.parquet", &part);
+    // Files that are not data are skipped.
+    std::fs::write(dir.path().join("exams/_SUCCESS"), b"").expect("write");
+    let url = format!("file://{}", dir.path().display());
+    let checked = validate(&url, "2026-11-01").expect("valid input");
+    let exams = &checked.extracts[3];
+    assert_eq!(exams.files.len(), 4);
+    assert_eq!(exams.validated.counts.rows_read, 5);
+    assert_eq!(exams.validated.counts.rows_rejected, 0);
+    let years = datafusion::arrow::util::pretty::pretty_format_batches(
+        &skolegang_tests::block_on(async {
+            checked
+                .ctx
+                .sql("SELECT school_year, grade_level, count(*) AS n FROM exams GROUP BY 1, 2 ORDER BY 1, 2")
+                .await
+                .expect("sql")
+                .collect()
+                .await
+                .expect("collect")
+        }),
+    )
+    .expect("format")
+    .to_string();
+    for line in [
+        "| 2022        | 9           | 1 |",
+        "| 2023        | 10          | 1 |",
+        "| 2024        | 9           | 2 |",
+        "| 2025        | 9           | 1 |",
+    ] {
+        assert!(years.contains(line), "{line} in\n{years}");
+    }
+}
+
+#[test]
+fn a_bad_hive_partition_value_is_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let part = rows(Extract::Exams, &["b1 | 2024 | 9 | 140 | 4 | NULL"]);
+    write_parquet(
+        dir.path(),
+        "exams/school_year=twenty/part-0.parquet",
+        &without_column(&part, "school_year"),
+    );
+    let err = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect_err("fatal");
+    assert!(
+        matches!(err, Error::Schema { ref column, .. } if column == "school_year"),
+        "{err}"
+    );
+}

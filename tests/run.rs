@@ -1,0 +1,177 @@
+//! `skolegang run` and `skolegang validate` through the CLI: outputs, manifest, exit codes.
+
+use std::path::Path;
+
+use self::sha2_free::sha256_hex;
+use skolegang::error::ExitCode;
+use skolegang::fixtures;
+use skolegang_tests::{cli, fixture_options, quarantine, run_on};
+
+mod sha2_free {
+    /// sha256 via the manifest's own algorithm, recomputed independently with the
+    /// `sha256sum` tool when present; otherwise skipped by the caller.
+    pub fn sha256_hex(path: &std::path::Path) -> Option<String> {
+        let out = std::process::Command::new("sha256sum")
+            .arg(path)
+            .output()
+            .ok()?;
+        String::from_utf8(out.stdout)
+            .ok()?
+            .split_whitespace()
+            .next()
+            .map(str::to_string)
+    }
+}
+
+fn manifest(run_dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).expect("manifest"))
+        .expect("json")
+}
+
+#[test]
+fn run_on_the_sample_writes_a_complete_run_and_switches_current() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().join("out");
+    assert_eq!(
+        cli(&["run", "--output", root.to_str().expect("utf8")]),
+        ExitCode::Success
+    );
+    let current = std::fs::read_link(root.join("current")).expect("current is a symlink");
+    assert!(
+        current.starts_with("runs"),
+        "relative link into runs/: {}",
+        current.display()
+    );
+    let run_dir = root.join("current");
+    let m = manifest(&run_dir);
+    assert_eq!(m["status"], "success");
+    assert_eq!(m["extract_date"], fixtures::DEFAULT_EXTRACT_DATE);
+    assert_eq!(m["config"]["disclosure"]["k"], 5);
+    assert_eq!(
+        current.file_name().and_then(|n| n.to_str()),
+        m["run_id"].as_str()
+    );
+    // Accounting per extract, and the files' rows add up.
+    for (name, x) in m["inputs"].as_object().expect("inputs") {
+        let n = |k: &str| x[k].as_u64().unwrap_or_else(|| panic!("{name}.{k}"));
+        assert_eq!(
+            n("rows_read"),
+            n("rows_accepted") + n("rows_rejected"),
+            "{name}"
+        );
+        let by_reason: u64 = x["rejected_by_reason"]
+            .as_object()
+            .expect("reasons")
+            .values()
+            .filter_map(|v| v.as_u64())
+            .sum();
+        assert_eq!(by_reason, n("rows_rejected"), "{name}");
+        let files = x["files"].as_array().expect("files");
+        assert!(!files.is_empty());
+        assert_eq!(
+            files.iter().filter_map(|f| f["rows"].as_u64()).sum::<u64>(),
+            n("rows_read"),
+            "{name}"
+        );
+        assert!(
+            files
+                .iter()
+                .all(|f| f["sha256"].as_str().is_some_and(|s| s.len() == 64))
+        );
+    }
+    assert_eq!(m["inputs"].as_object().expect("inputs").len(), 6);
+    // Every output is listed with the checksum of what is on disk.
+    let outputs = m["outputs"].as_array().expect("outputs");
+    assert_eq!(outputs.len(), 6, "one quarantine file per extract");
+    for o in outputs {
+        let path = run_dir.join(o["path"].as_str().expect("path"));
+        assert_eq!(
+            std::fs::metadata(&path).expect("exists").len(),
+            o["size"].as_u64().expect("size")
+        );
+        if let Some(sum) = sha256_hex(&path) {
+            assert_eq!(
+                Some(sum.as_str()),
+                o["sha256"].as_str(),
+                "{}",
+                path.display()
+            );
+        }
+    }
+    // The sample has one planted bad row per rule: the quarantine holds them.
+    let q = quarantine(&run_dir);
+    assert!(q.iter().any(|r| r.3 == "grade_not_on_scale"));
+    assert!(q.iter().all(|r| !r.1.is_empty()));
+    // Stage timings are recorded.
+    assert!(m["stage_seconds"].as_array().is_some_and(|s| s.len() >= 2));
+}
+
+#[test]
+fn over_the_reject_limit_exits_1_keeps_the_quarantine_and_does_not_switch() {
+    let input = tempfile::tempdir().expect("tempdir");
+    fixtures::generate(input.path(), &fixture_options(0.005, 11, 3)).expect("generate");
+    let out = tempfile::tempdir().expect("tempdir");
+    let code = run_on(input.path(), out.path(), &["--extract-date", "2026-11-01"]);
+    assert_eq!(code, ExitCode::InputRejected);
+    assert!(
+        std::fs::symlink_metadata(out.path().join("current")).is_err(),
+        "current not switched"
+    );
+    let runs: Vec<_> = std::fs::read_dir(out.path().join("runs"))
+        .expect("runs")
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let m = manifest(&runs[0].path());
+    assert_eq!(m["status"], "rejected");
+    assert!(
+        !quarantine(&runs[0].path()).is_empty(),
+        "quarantine kept for inspection"
+    );
+    // validate agrees: exit 1.
+    assert_eq!(
+        cli(&[
+            "validate",
+            "--input",
+            input.path().to_str().expect("utf8"),
+            "--extract-date",
+            "2026-11-01"
+        ]),
+        ExitCode::InputRejected
+    );
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("bad.toml");
+    let out = dir.path().join("out");
+    let out = out.to_str().expect("utf8");
+    for bad in ["[disclosure]\nk = 12\n", "colour = \"blue\"\n"] {
+        std::fs::write(&cfg, bad).expect("write");
+        let args = [
+            "run",
+            "--output",
+            out,
+            "--config",
+            cfg.to_str().expect("utf8"),
+        ];
+        assert_eq!(cli(&args), ExitCode::Usage, "{bad}");
+    }
+    assert_eq!(
+        cli(&["run", "--output", out, "--extract-date", "2026-02-30"]),
+        ExitCode::Usage
+    );
+    assert_eq!(cli(&["run", "--no-such-flag"]), ExitCode::Usage);
+    // A real input needs an extract date.
+    assert_eq!(
+        cli(&["validate", "--input", dir.path().to_str().expect("utf8")]),
+        ExitCode::Usage
+    );
+    assert!(!Path::new(out).exists());
+}
+
+#[test]
+fn validate_accepts_the_sample_and_writes_nothing() {
+    assert_eq!(cli(&["validate"]), ExitCode::Success);
+}

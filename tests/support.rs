@@ -1,0 +1,281 @@
+//! Helpers shared by the end-to-end tests: building extracts from text rows, running
+//! the pipeline in-process, and reading outputs back.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Int64Array, RecordBatch, StringArray,
+};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::{Field, Int64Type, Schema};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use skolegang::contract::{Extract, Kind};
+use skolegang::error::ExitCode;
+use skolegang::run::{self, Checked, Settings};
+use skolegang::store::Root;
+
+/// A text row: values in contract order; `NULL` is a null, `""` an empty string.
+pub type TextRow = Vec<String>;
+
+/// Splits `a | b | c` into values.
+pub fn split_row(text: &str) -> TextRow {
+    text.split('|').map(|v| v.trim().to_string()).collect()
+}
+
+fn str_value(v: &str) -> Option<String> {
+    match v {
+        "NULL" => None,
+        "\"\"" => Some(String::new()),
+        v => Some(v.to_string()),
+    }
+}
+
+/// Builds a batch of `extract`'s contract columns from text rows.
+pub fn batch(extract: Extract, rows: &[TextRow]) -> RecordBatch {
+    let cols = extract.columns();
+    let arrays: Vec<ArrayRef> = cols
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let values = rows.iter().map(|r| {
+                let v = r
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{}: row {r:?} is too short", extract.name()));
+                str_value(v)
+            });
+            match c.kind {
+                Kind::Str => Arc::new(values.collect::<StringArray>()) as ArrayRef,
+                Kind::Int => Arc::new(
+                    values
+                        .map(|v| {
+                            v.map(|v| {
+                                v.parse::<i64>()
+                                    .unwrap_or_else(|_| panic!("not an integer: {v}"))
+                            })
+                        })
+                        .collect::<Int64Array>(),
+                ),
+                Kind::Date => Arc::new(
+                    values
+                        .map(|v| {
+                            v.map(|v| {
+                                skolegang::dates::to_days(
+                                    skolegang::config::parse_date(&v).expect("a date"),
+                                )
+                            })
+                        })
+                        .collect::<Date32Array>(),
+                ),
+            }
+        })
+        .collect();
+    let schema = Schema::new(
+        cols.iter()
+            .zip(&arrays)
+            .map(|(c, a)| Field::new(c.name, a.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    );
+    RecordBatch::try_new(Arc::new(schema), arrays).expect("batch")
+}
+
+/// Writes a batch as one Parquet file at `dir/relative`.
+pub fn write_parquet(dir: &Path, relative: &str, batch: &RecordBatch) {
+    let path = dir.join(relative);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let bytes = skolegang::publish::parquet_bytes(batch.schema(), std::slice::from_ref(batch))
+        .expect("encode");
+    std::fs::write(path, bytes).expect("write");
+}
+
+/// Reads every Parquet file below `path` (sorted) into one batch.
+pub fn read_parquet(path: &Path) -> RecordBatch {
+    let mut files: Vec<PathBuf> = walk(path)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    let mut batches = Vec::new();
+    for f in &files {
+        let bytes = bytes::Bytes::from(std::fs::read(f).expect("read"));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .expect("parquet")
+            .build()
+            .expect("reader");
+        batches.extend(reader.map(|b| b.expect("batch")));
+    }
+    let schema = batches
+        .first()
+        .map(|b| b.schema())
+        .expect("at least one batch");
+    concat_batches(&schema, &batches).expect("concat")
+}
+
+/// Every file below `dir`.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    } else if dir.is_file() {
+        out.push(dir.to_path_buf());
+    }
+    out.sort();
+    out
+}
+
+pub fn settings(input: &str, extract_date: &str) -> Settings {
+    let mut config = skolegang::config::Config::default();
+    let extract_date = skolegang::config::parse_date(extract_date).expect("date");
+    config.extract_date = Some(extract_date);
+    Settings {
+        input: Root::parse(input).expect("input"),
+        config,
+        extract_date,
+        threads: 2,
+    }
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// Ingests and validates `input` in-process.
+pub fn validate(input: &str, extract_date: &str) -> skolegang::error::Result<Checked> {
+    block_on(run::ingest_and_validate(&settings(input, extract_date)))
+}
+
+/// Runs the CLI in-process with these arguments (without the program name).
+pub fn cli(args: &[&str]) -> ExitCode {
+    let mut all = vec!["skolegang", "--quiet"];
+    all.extend_from_slice(args);
+    skolegang::cli::main_with(all)
+}
+
+/// `skolegang run --input INPUT --output OUT` plus `extra` arguments, in-process.
+pub fn run_on(input: &Path, out: &Path, extra: &[&str]) -> ExitCode {
+    let (input, out) = (input.to_str().expect("utf8"), out.to_str().expect("utf8"));
+    let mut args = vec!["run", "--input", input, "--output", out];
+    args.extend_from_slice(extra);
+    cli(&args)
+}
+
+/// Generator options at the default extract date.
+pub fn fixture_options(scale: f64, seed: u64, bad_rows: usize) -> skolegang::fixtures::Options {
+    skolegang::fixtures::Options {
+        scale,
+        seed,
+        bad_rows,
+        extract_date: skolegang::config::parse_date(skolegang::fixtures::DEFAULT_EXTRACT_DATE)
+            .expect("date"),
+    }
+}
+
+/// The quarantine of a run folder as (extract, source_file, source_row, reason).
+pub fn quarantine(run_dir: &Path) -> BTreeSet<(String, String, i64, String)> {
+    let mut out = BTreeSet::new();
+    for e in Extract::ALL {
+        let b = read_parquet(&run_dir.join("quarantine").join(e.name()));
+        let s = b.schema();
+        let col = |n: &str| b.column(s.index_of(n).expect(n)).clone();
+        let files = col("source_file");
+        let rows = col("source_row");
+        let reasons = col("reason");
+        for i in 0..b.num_rows() {
+            out.insert((
+                e.name().to_string(),
+                files.as_string::<i32>().value(i).to_string(),
+                rows.as_primitive::<Int64Type>().value(i),
+                reasons.as_string::<i32>().value(i).to_string(),
+            ));
+        }
+        assert_eq!(reasons.null_count(), 0);
+    }
+    out
+}
+
+/// One row of a validation case: extract, values, expected reason (None = accepted).
+pub type CaseRow = (Extract, TextRow, Option<String>);
+
+/// Parses tests/cases/validation.txt: the [base] rows and the named cases.
+pub fn parse_cases(text: &str) -> (Vec<CaseRow>, Vec<(String, Vec<CaseRow>)>) {
+    let mut base = Vec::new();
+    let mut cases: Vec<(String, Vec<CaseRow>)> = Vec::new();
+    let mut in_base = false;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_base = name == "base";
+            if !in_base {
+                cases.push((name.to_string(), Vec::new()));
+            }
+            continue;
+        }
+        let (extract, rest) = line.split_once(':').expect("`extract: values`");
+        let extract = Extract::from_name(extract.trim())
+            .unwrap_or_else(|| panic!("unknown extract in `{line}`"));
+        let (values, reason) = match rest.split_once("=>") {
+            Some((v, r)) => (v, Some(r.trim().to_string())),
+            None => (rest, None),
+        };
+        let row = (extract, split_row(values), reason);
+        if in_base {
+            base.push(row);
+        } else {
+            cases.last_mut().expect("a [case] header first").1.push(row);
+        }
+    }
+    (base, cases)
+}
+
+/// Writes the [base] rows of the case file (one valid person, one row per extract),
+/// one file per extract at `<extract>/part-0.parquet`.
+pub fn write_base(dir: &Path) {
+    let (base, _) = parse_cases(include_str!("cases/validation.txt"));
+    for e in Extract::ALL {
+        let rows: Vec<TextRow> = base
+            .iter()
+            .filter(|r| r.0 == e)
+            .map(|r| r.1.clone())
+            .collect();
+        write_parquet(
+            dir,
+            &format!("{}/part-0.parquet", e.name()),
+            &batch(e, &rows),
+        );
+    }
+}
+
+/// The rejection reason of each source row of a single-file extract (None = accepted).
+pub fn reasons_by_row(x: &run::ExtractResult, rows: usize) -> Vec<Option<String>> {
+    let mut got = vec![None; rows];
+    let r = &x.validated.rejected;
+    let s = r.schema();
+    let ord = r
+        .column(s.index_of("_row").expect("_row"))
+        .as_primitive::<Int64Type>()
+        .clone();
+    let reason = r
+        .column(s.index_of("reason").expect("reason"))
+        .as_string::<i32>()
+        .clone();
+    let first = x.files.first().map(|f| f.first_row).unwrap_or(0);
+    for i in 0..r.num_rows() {
+        got[(ord.value(i) - first) as usize] = Some(reason.value(i).to_string());
+    }
+    got
+}
