@@ -1,6 +1,8 @@
 //! End-to-end tests of Skolegang: one binary, one module per area.
 
 mod fixtures;
+mod golden;
 mod ingest;
+mod properties;
 mod run;
 mod validation;

@@ -82,7 +82,24 @@ fn run_on_the_sample_writes_a_complete_run_and_switches_current() {
     assert_eq!(m["inputs"].as_object().expect("inputs").len(), 6);
     // Every output is listed with the checksum of what is on disk.
     let outputs = m["outputs"].as_array().expect("outputs");
-    assert_eq!(outputs.len(), 6, "one quarantine file per extract");
+    let count = |prefix: &str| {
+        outputs
+            .iter()
+            .filter(|o| o["path"].as_str().is_some_and(|p| p.starts_with(prefix)))
+            .count()
+    };
+    assert_eq!(count("quarantine/"), 6, "one quarantine file per extract");
+    assert_eq!(
+        count("published/indicators/indicator="),
+        10,
+        "one file per indicator"
+    );
+    assert_eq!(
+        outputs.len(),
+        16,
+        "nothing else, and no restricted/ without --restricted"
+    );
+    assert!(!run_dir.join("restricted").exists());
     for o in outputs {
         let path = run_dir.join(o["path"].as_str().expect("path"));
         assert_eq!(

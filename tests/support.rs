@@ -140,6 +140,7 @@ pub fn settings(input: &str, extract_date: &str) -> Settings {
         config,
         extract_date,
         threads: 2,
+        restricted: false,
     }
 }
 
@@ -278,4 +279,134 @@ pub fn reasons_by_row(x: &run::ExtractResult, rows: usize) -> Vec<Option<String>
         got[(ord.value(i) - first) as usize] = Some(reason.value(i).to_string());
     }
     got
+}
+
+/// Parses `extract: v | v | ...` lines (comments and blank lines skipped).
+pub fn parse_rows(text: &str) -> Vec<(Extract, TextRow)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let (extract, rest) = line.split_once(':').expect("`extract: values`");
+            let e = Extract::from_name(extract.trim())
+                .unwrap_or_else(|| panic!("unknown extract in `{line}`"));
+            (e, split_row(rest))
+        })
+        .collect()
+}
+
+/// Writes rows as one file per extract, `<extract>/part-0.parquet`.
+pub fn write_rows(dir: &Path, rows: &[(Extract, TextRow)]) {
+    for e in Extract::ALL {
+        let mine: Vec<TextRow> = rows
+            .iter()
+            .filter(|r| r.0 == e)
+            .map(|r| r.1.clone())
+            .collect();
+        write_parquet(
+            dir,
+            &format!("{}/part-0.parquet", e.name()),
+            &batch(e, &mine),
+        );
+    }
+}
+
+/// One published indicator cell, read back from `published/indicators`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub indicator: String,
+    pub period: String,
+    pub year: i32,
+    pub geo_level: String,
+    pub geo_code: i32,
+    pub geo_name: String,
+    pub group: String,
+    pub placement: String,
+    pub numerator: Option<i64>,
+    pub denominator: Option<i64>,
+    pub value: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub suppressed: bool,
+    pub suppression: Option<String>,
+}
+
+/// Reads every `published/indicators/indicator=<id>/*.parquet` of a run folder, taking
+/// the indicator from the folder name as a hive reader would.
+pub fn read_cells(run_dir: &Path) -> Vec<Cell> {
+    use datafusion::arrow::datatypes::{Float64Type, Int32Type};
+    let root = run_dir.join("published/indicators");
+    let mut cells = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .expect("indicators")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("name")
+            .to_string();
+        let indicator = name
+            .strip_prefix("indicator=")
+            .expect("hive folder")
+            .to_string();
+        let b = read_parquet(&dir);
+        let s = b.schema();
+        assert!(
+            s.index_of("indicator").is_err(),
+            "the partition column lives in the path"
+        );
+        let c = |n: &str| {
+            b.column(s.index_of(n).unwrap_or_else(|_| panic!("column {n}")))
+                .clone()
+        };
+        let (period, year, level, code, gname, group, placement) = (
+            c("period"),
+            c("year"),
+            c("geo_level"),
+            c("geo_code"),
+            c("geo_name"),
+            c("group"),
+            c("placement"),
+        );
+        let (num, den, val, lo, hi, sup, supn) = (
+            c("numerator"),
+            c("denominator"),
+            c("value"),
+            c("ci_low"),
+            c("ci_high"),
+            c("suppressed"),
+            c("suppression"),
+        );
+        let opt_i = |a: &ArrayRef, i: usize| {
+            (!a.is_null(i)).then(|| a.as_primitive::<Int64Type>().value(i))
+        };
+        let opt_f = |a: &ArrayRef, i: usize| {
+            (!a.is_null(i)).then(|| a.as_primitive::<Float64Type>().value(i))
+        };
+        for i in 0..b.num_rows() {
+            cells.push(Cell {
+                indicator: indicator.clone(),
+                period: period.as_string::<i32>().value(i).to_string(),
+                year: year.as_primitive::<Int32Type>().value(i),
+                geo_level: level.as_string::<i32>().value(i).to_string(),
+                geo_code: code.as_primitive::<Int32Type>().value(i),
+                geo_name: gname.as_string::<i32>().value(i).to_string(),
+                group: group.as_string::<i32>().value(i).to_string(),
+                placement: placement.as_string::<i32>().value(i).to_string(),
+                numerator: opt_i(&num, i),
+                denominator: opt_i(&den, i),
+                value: opt_f(&val, i),
+                ci_low: opt_f(&lo, i),
+                ci_high: opt_f(&hi, i),
+                suppressed: sup.as_boolean().value(i),
+                suppression: (!supn.is_null(i))
+                    .then(|| supn.as_string::<i32>().value(i).to_string()),
+            });
+        }
+    }
+    cells
 }

@@ -80,6 +80,10 @@ pub struct RunArgs {
     /// <output>/current points to the latest complete one.
     #[arg(long, value_name = "URL", default_value = "./out")]
     pub output: String,
+    /// Also write the person-level cohorts (restricted/cohort_fp9, restricted/cohort_age)
+    /// for researchers with an approved project. Never under published/.
+    #[arg(long)]
+    pub restricted: bool,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +144,7 @@ impl InputArgs {
             config,
             extract_date,
             threads,
+            restricted: false,
         })
     }
 }
@@ -156,7 +161,10 @@ fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
 pub fn execute(cli: &Cli) -> Result<String> {
     match &cli.command {
         Command::Run(args) => {
-            let settings = args.input.settings()?;
+            let settings = Settings {
+                restricted: args.restricted,
+                ..args.input.settings()?
+            };
             let output = Root::parse(&args.output)?;
             let report = runtime(settings.threads)?.block_on(run::run(&settings, &output))?;
             let mut out = format!(
@@ -169,6 +177,7 @@ pub fn execute(cli: &Cli) -> Result<String> {
                     x.counts.rows_read, x.counts.rows_accepted, x.counts.rows_rejected
                 ));
             }
+            out.push_str(&report.headline);
             Ok(out)
         }
         Command::Validate(args) => {

@@ -19,6 +19,7 @@ pub enum SchoolYearWindow {
     #[default]
     SchoolYear,
     /// The status on 31 December of year Y.
+    #[serde(rename = "december_31")]
     December31,
     /// The five years up to 31 July Y+1.
     FiveYears,
@@ -243,6 +244,20 @@ mod tests {
         assert_eq!(b.danish, vec![110, 140, 150, 120]);
         assert_eq!(b.mathematics, vec![220, 210]);
         assert_eq!(b.other, vec![410, 570]);
+    }
+
+    #[test]
+    fn the_three_windows_have_their_documented_names() {
+        for (name, w) in [
+            ("school_year", SchoolYearWindow::SchoolYear),
+            ("december_31", SchoolYearWindow::December31),
+            ("five_years", SchoolYearWindow::FiveYears),
+        ] {
+            let c = Config::from_toml(&format!("[groups]\nschool_year_window = \"{name}\""), "c")
+                .unwrap();
+            assert_eq!(c.groups.school_year_window, w);
+            assert_eq!(serde_json::to_value(w).unwrap(), name);
+        }
     }
 
     #[test]

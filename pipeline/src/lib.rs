@@ -8,6 +8,7 @@ pub mod contract;
 pub mod dates;
 pub mod error;
 pub mod fixtures;
+pub mod indicators;
 pub mod ingest;
 pub mod logging;
 pub mod manifest;

@@ -16,6 +16,7 @@ use crate::codes::Codes;
 use crate::config::Config;
 use crate::contract::{Extract, REASON, ROW_ORDINAL, SOURCE_FILE, SOURCE_ROW, schema_with};
 use crate::error::{Error, Result};
+use crate::indicators;
 use crate::ingest::{self, InputFile};
 use crate::manifest::{ExtractInput, Manifest};
 use crate::publish::{self, RunDir};
@@ -30,6 +31,8 @@ pub struct Settings {
     pub config: Config,
     pub extract_date: NaiveDate,
     pub threads: usize,
+    /// Also write the person-level cohorts under `restricted/`.
+    pub restricted: bool,
 }
 
 /// One extract after ingest and validation.
@@ -197,6 +200,8 @@ pub fn quarantine_batch(x: &ExtractResult) -> Result<RecordBatch> {
 pub struct RunReport {
     pub run_id: String,
     pub manifest: Manifest,
+    /// Danmark's headline figures for the latest periods.
+    pub headline: String,
 }
 
 /// The nightly batch. Writes `runs/<run-id>/` under `output` and switches `current`.
@@ -229,6 +234,41 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     let over = checked.over_limit(settings.config.max_rejected_share);
     for line in &over {
         warn!("{line}");
+    }
+    let mut outputs = outputs;
+    let mut headline = String::new();
+    if over.is_empty() {
+        let computed = stages
+            .time(
+                "indicators",
+                indicators::compute(
+                    &checked.ctx,
+                    &settings.config,
+                    settings.extract_date,
+                    settings.threads,
+                ),
+            )
+            .await?;
+        let written = stages
+            .time("publish", async {
+                let mut written = indicators::write_cells(&dir, &computed.cells).await?;
+                if settings.restricted {
+                    for (name, batch) in [
+                        ("cohort_fp9", &computed.cohort_fp9),
+                        ("cohort_age", &computed.cohort_age),
+                    ] {
+                        let rel = format!("restricted/{name}/part-0.parquet");
+                        written.push(
+                            dir.put_parquet(&rel, batch.schema(), std::slice::from_ref(batch))
+                                .await?,
+                        );
+                    }
+                }
+                Ok(written)
+            })
+            .await?;
+        outputs.extend(written);
+        headline = indicators::headline(&computed.cells);
     }
     let manifest = Manifest {
         run_id: run_id.clone(),
@@ -271,7 +311,11 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     }
     dir.switch_current().await?;
     info!(run_id = %run_id, "current switched");
-    Ok(RunReport { run_id, manifest })
+    Ok(RunReport {
+        run_id,
+        manifest,
+        headline,
+    })
 }
 
 /// A readable accounting table: rows read, accepted, rejected by extract and reason.

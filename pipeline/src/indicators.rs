@@ -1,0 +1,302 @@
+//! Indicators: the person-level cohorts (queries/derive/) and the indicator cells
+//! (queries/indicators/cells.sql), written as `published/indicators/indicator=<id>/`.
+//!
+//! Rust only registers the configuration as tables (`params`, `bound_exams`), runs the
+//! SQL, fixes the output types to the contract and writes the files.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch,
+    StringArray,
+};
+use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::prelude::SessionContext;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::publish::{OutputFile, RunDir};
+use crate::session::register_batches;
+
+/// The ten indicators of methodology.md, in publication order.
+pub const INDICATORS: [&str; 10] = [
+    "fp9_participation",
+    "fp9_min2_dan_mat",
+    "fp9_min2_dan_mat_takers",
+    "fp9_passed",
+    "fp9_grade_mean",
+    "transition_15m",
+    "school_offer_almen",
+    "youth_edu_18",
+    "youth_edu_completed_25",
+    "no_fp9_by_17",
+];
+
+pub const COHORT_FP9_SQL: &str = include_str!("../../queries/derive/cohort_fp9.sql");
+pub const COHORT_AGE_SQL: &str = include_str!("../../queries/derive/cohort_age.sql");
+pub const CELLS_SQL: &str = include_str!("../../queries/indicators/cells.sql");
+
+/// The columns and types of `published/indicators` (data-contract.md).
+pub fn cells_schema() -> SchemaRef {
+    let f = |n: &str, t: DataType, nullable: bool| Field::new(n, t, nullable);
+    Arc::new(Schema::new(vec![
+        f("indicator", DataType::Utf8, false),
+        f("period", DataType::Utf8, false),
+        f("year", DataType::Int32, false),
+        f("geo_level", DataType::Utf8, false),
+        f("geo_code", DataType::Int32, false),
+        f("geo_name", DataType::Utf8, false),
+        f("group", DataType::Utf8, false),
+        f("placement", DataType::Utf8, false),
+        f("numerator", DataType::Int64, true),
+        f("denominator", DataType::Int64, true),
+        f("value", DataType::Float64, true),
+        f("ci_low", DataType::Float64, true),
+        f("ci_high", DataType::Float64, true),
+        f("suppressed", DataType::Boolean, false),
+        f("suppression", DataType::Utf8, true),
+    ]))
+}
+
+/// Registers the configuration as tables for the SQL:
+/// `params(extract_date, school_year_window)` and
+/// `bound_exams(school_year, exam_code, subject, weight)`, the bound-exam list of every
+/// school year from 1950 to the extract year.
+pub fn register_params(
+    ctx: &SessionContext,
+    config: &Config,
+    extract_date: NaiveDate,
+) -> Result<()> {
+    let window = serde_json::to_value(config.groups.school_year_window)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .ok_or_else(|| Error::Internal("school_year_window has no name".into()))?;
+    let params = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("extract_date", DataType::Date32, false),
+            Field::new("school_year_window", DataType::Utf8, false),
+        ])),
+        vec![
+            Arc::new(Date32Array::from(vec![crate::dates::to_days(extract_date)])),
+            Arc::new(StringArray::from(vec![window])),
+        ],
+    )
+    .map_err(|e| Error::internal("params", e))?;
+    register_batches(ctx, "params", params.schema(), vec![params], 1)?;
+
+    let (mut years, mut codes, mut subjects, mut weights) = (vec![], vec![], vec![], vec![]);
+    for y in 1950..=extract_date.year() + 1 {
+        let Some(b) = config.bound_exams_for(y) else {
+            continue;
+        };
+        let lists = [
+            ("danish", &b.danish),
+            ("mathematics", &b.mathematics),
+            ("other", &b.other),
+        ];
+        for (subject, list) in lists {
+            for code in list.iter() {
+                years.push(i64::from(y));
+                codes.push(*code);
+                subjects.push(subject);
+                weights.push(b.weights.get(&code.to_string()).copied().unwrap_or(1.0));
+            }
+        }
+    }
+    let bound = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("school_year", DataType::Int64, false),
+            Field::new("exam_code", DataType::Int64, false),
+            Field::new("subject", DataType::Utf8, false),
+            Field::new("weight", DataType::Float64, false),
+        ])),
+        vec![
+            Arc::new(Int64Array::from(years)),
+            Arc::new(Int64Array::from(codes)),
+            Arc::new(StringArray::from(subjects)),
+            Arc::new(Float64Array::from(weights)),
+        ],
+    )
+    .map_err(|e| Error::internal("bound_exams", e))?;
+    register_batches(ctx, "bound_exams", bound.schema(), vec![bound], 1)
+}
+
+async fn sql(
+    ctx: &SessionContext,
+    name: &str,
+    query: &str,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let df = ctx
+        .sql(query)
+        .await
+        .map_err(|e| Error::Internal(format!("{name}: {e}")))?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let batches = df
+        .collect()
+        .await
+        .map_err(|e| Error::Internal(format!("{name}: {e}")))?;
+    Ok((schema, batches))
+}
+
+/// The outputs of the indicator stage.
+#[derive(Debug)]
+pub struct Computed {
+    pub cohort_fp9: RecordBatch,
+    pub cohort_age: RecordBatch,
+    /// All cells, in the contract's types and order.
+    pub cells: RecordBatch,
+}
+
+/// Derives the cohorts, registers them as `cohort_fp9` and `cohort_age`, and computes
+/// every cell. Needs the accepted extracts and the code tables in `ctx`.
+pub async fn compute(
+    ctx: &SessionContext,
+    config: &Config,
+    extract_date: NaiveDate,
+    partitions: usize,
+) -> Result<Computed> {
+    register_params(ctx, config, extract_date)?;
+    let mut cohorts = Vec::new();
+    for (name, query) in [
+        ("cohort_fp9", COHORT_FP9_SQL),
+        ("cohort_age", COHORT_AGE_SQL),
+    ] {
+        let (schema, batches) = sql(ctx, &format!("queries/derive/{name}.sql"), query).await?;
+        let all = concat_batches(&schema, &batches).map_err(|e| Error::internal(name, e))?;
+        register_batches(ctx, name, Arc::clone(&schema), batches, partitions)?;
+        cohorts.push(all);
+    }
+    let (schema, batches) = sql(ctx, "queries/indicators/cells.sql", CELLS_SQL).await?;
+    let cells = concat_batches(&schema, &batches).map_err(|e| Error::internal("cells", e))?;
+    let cells = conform(&cells, &cells_schema())?;
+    let cohort_age = cohorts
+        .pop()
+        .unwrap_or_else(|| RecordBatch::new_empty(Arc::new(Schema::empty())));
+    let cohort_fp9 = cohorts
+        .pop()
+        .unwrap_or_else(|| RecordBatch::new_empty(Arc::new(Schema::empty())));
+    Ok(Computed {
+        cohort_fp9,
+        cohort_age,
+        cells,
+    })
+}
+
+/// Casts a query result to exactly the given schema (names, order, types).
+pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let i = batch
+                .schema()
+                .index_of(f.name())
+                .map_err(|e| Error::internal("cells", e))?;
+            cast(batch.column(i), f.data_type()).map_err(|e| Error::internal(f.name(), e))
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| Error::internal("cells", e))
+}
+
+/// Writes `published/indicators/indicator=<id>/part-0.parquet` for every indicator with
+/// cells. The `indicator` column lives in the folder name (hive partitioning), as
+/// DataFusion, DuckDB, Polars and pyarrow expect.
+pub async fn write_cells(dir: &RunDir, cells: &RecordBatch) -> Result<Vec<OutputFile>> {
+    let ids = cells.column(0).as_string::<i32>();
+    let keep: Vec<usize> = (1..cells.num_columns()).collect();
+    let mut outputs = Vec::new();
+    for id in INDICATORS {
+        let mask: BooleanArray = ids.iter().map(|v| Some(v == Some(id))).collect();
+        let part = filter_record_batch(cells, &mask).map_err(|e| Error::internal(id, e))?;
+        if part.num_rows() == 0 {
+            continue;
+        }
+        let part = part.project(&keep).map_err(|e| Error::internal(id, e))?;
+        let rel = format!("published/indicators/indicator={id}/part-0.parquet");
+        outputs.push(dir.put_parquet(&rel, part.schema(), &[part]).await?);
+    }
+    Ok(outputs)
+}
+
+/// Danmark's headline figures for the latest period of each indicator, as printed at
+/// the end of `run`.
+pub fn headline(cells: &RecordBatch) -> String {
+    let col = |n: &str| {
+        cells
+            .schema()
+            .index_of(n)
+            .ok()
+            .map(|i| Arc::clone(cells.column(i)))
+    };
+    let (
+        Some(ind),
+        Some(period),
+        Some(year),
+        Some(level),
+        Some(group),
+        Some(placement),
+        Some(value),
+    ) = (
+        col("indicator"),
+        col("period"),
+        col("year"),
+        col("geo_level"),
+        col("group"),
+        col("placement"),
+        col("value"),
+    )
+    else {
+        return String::new();
+    };
+    let (ind, period, level, group, placement) = (
+        ind.as_string::<i32>().clone(),
+        period.as_string::<i32>().clone(),
+        level.as_string::<i32>().clone(),
+        group.as_string::<i32>().clone(),
+        placement.as_string::<i32>().clone(),
+    );
+    let year = year
+        .as_primitive::<datafusion::arrow::datatypes::Int32Type>()
+        .clone();
+    let value = value
+        .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+        .clone();
+    let rows = [
+        ("fp9_participation", "sat all Danish and maths exams"),
+        ("fp9_min2_dan_mat", "at least 2 in Danish and maths"),
+        ("youth_edu_18", "in or through a youth education at 18"),
+    ];
+    let mut out = String::from("Danmark, latest period       udsat  anbragt  oevrige\n");
+    for (id, label) in rows {
+        let latest = (0..cells.num_rows())
+            .filter(|&i| ind.value(i) == id)
+            .map(|i| year.value(i))
+            .max();
+        let Some(latest) = latest else { continue };
+        let mut figures = Vec::new();
+        let mut shown_period = String::new();
+        for g in ["udsat", "anbragt", "oevrige"] {
+            let v = (0..cells.num_rows()).find(|&i| {
+                ind.value(i) == id
+                    && year.value(i) == latest
+                    && level.value(i) == "land"
+                    && group.value(i) == g
+                    && placement.value(i) == "alle"
+            });
+            if let Some(i) = v {
+                shown_period = period.value(i).to_string();
+            }
+            figures.push(match v {
+                Some(i) if !value.is_null(i) => format!("{:>6.1} %", 100.0 * value.value(i)),
+                _ => format!("{:>8}", "-"),
+            });
+        }
+        out.push_str(&format!(
+            "  {label:<38} {shown_period:<9} {}\n",
+            figures.join(" ")
+        ));
+    }
+    out
+}

@@ -1,0 +1,215 @@
+//! Properties of the published cells on generated data (scale 0.05, with bad rows):
+//! the hierarchies add up, and values lie in their ranges.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use skolegang::codes::Codes;
+use skolegang::error::ExitCode;
+use skolegang::fixtures;
+use skolegang::indicators::INDICATORS;
+use skolegang_tests::{Cell, fixture_options, read_cells, run_on};
+
+/// (indicator, period, geo_level, geo_code, group, placement)
+type Key = (String, String, String, i32, String, String);
+
+/// What adds up in a cell: numerator, denominator, and for means the sum of values.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Counts {
+    numerator: i64,
+    denominator: i64,
+    sum: f64,
+}
+
+impl std::ops::Add for Counts {
+    type Output = Counts;
+    fn add(self, o: Counts) -> Counts {
+        Counts {
+            numerator: self.numerator + o.numerator,
+            denominator: self.denominator + o.denominator,
+            sum: self.sum + o.sum,
+        }
+    }
+}
+
+fn assert_same(a: Counts, b: Counts, what: &str) {
+    assert_eq!(
+        (a.numerator, a.denominator),
+        (b.numerator, b.denominator),
+        "{what}"
+    );
+    assert!(
+        (a.sum - b.sum).abs() <= 1e-6 * a.sum.abs().max(1.0),
+        "{what}: {} != {}",
+        a.sum,
+        b.sum
+    );
+}
+
+#[test]
+fn hierarchies_add_up_and_values_are_in_range() {
+    let input = tempfile::tempdir().expect("tempdir");
+    fixtures::generate(input.path(), &fixture_options(0.05, 5, 2)).expect("generate");
+    let cfg = input.path().join("limit.toml");
+    std::fs::write(&cfg, "max_rejected_share = 0.05\n").expect("write");
+    let out = tempfile::tempdir().expect("tempdir");
+    assert_eq!(
+        run_on(
+            input.path(),
+            out.path(),
+            &[
+                "--config",
+                cfg.to_str().expect("utf8"),
+                "--extract-date",
+                "2026-11-01"
+            ]
+        ),
+        ExitCode::Success
+    );
+    let cells = read_cells(&out.path().join("current"));
+
+    let mut map: BTreeMap<Key, Counts> = BTreeMap::new();
+    for c in &cells {
+        check_ranges(c);
+        let den = c.denominator.expect("unsuppressed");
+        let counts = Counts {
+            numerator: c.numerator.unwrap_or(0),
+            denominator: den,
+            sum: if c.indicator == "fp9_grade_mean" {
+                c.value.expect("value") * den as f64
+            } else {
+                0.0
+            },
+        };
+        let key = (
+            c.indicator.clone(),
+            c.period.clone(),
+            c.geo_level.clone(),
+            c.geo_code,
+            c.group.clone(),
+            c.placement.clone(),
+        );
+        assert!(map.insert(key, counts).is_none(), "one row per cell: {c:?}");
+    }
+    let get = |k: &Key| map.get(k).copied().unwrap_or_default();
+    let indicators: BTreeSet<&str> = cells.iter().map(|c| c.indicator.as_str()).collect();
+    assert_eq!(
+        indicators,
+        INDICATORS.into_iter().collect(),
+        "every indicator is published"
+    );
+
+    let codes = Codes::embedded().expect("codes");
+    let groups: BTreeSet<&str> = codes
+        .placements
+        .iter()
+        .map(|p| p.placement_group.as_str())
+        .collect();
+    let types: BTreeSet<&str> = codes
+        .placements
+        .iter()
+        .map(|p| p.placement_type.as_str())
+        .collect();
+    let mut checks = 0;
+    for (key, &counts) in &map {
+        let (ind, period, level, code, group, placement) = key.clone();
+        let k = |level: &str, code: i32, group: &str, placement: &str| {
+            (
+                ind.clone(),
+                period.clone(),
+                level.to_string(),
+                code,
+                group.to_string(),
+                placement.to_string(),
+            )
+        };
+        // Geography: land = sum of regions; region = sum of its kommuner.
+        if level == "land" {
+            let regions: BTreeSet<i64> =
+                codes.municipalities.iter().map(|m| m.region_code).collect();
+            let sum = regions.iter().fold(Counts::default(), |s, r| {
+                s + get(&k("region", *r as i32, &group, &placement))
+            });
+            assert_same(counts, sum, &format!("land = sum of regions {key:?}"));
+            checks += 1;
+        }
+        if level == "region" {
+            let sum = codes
+                .municipalities
+                .iter()
+                .filter(|m| m.region_code == code as i64)
+                .fold(Counts::default(), |s, m| {
+                    s + get(&k("kommune", m.code as i32, &group, &placement))
+                });
+            assert_same(counts, sum, &format!("region = sum of kommuner {key:?}"));
+            checks += 1;
+        }
+        // Groups: alle = udsat + oevrige; udsat = anbragt + forebyggende.
+        if placement == "alle" && group == "alle" {
+            let sum =
+                get(&k(&level, code, "udsat", "alle")) + get(&k(&level, code, "oevrige", "alle"));
+            assert_same(counts, sum, &format!("alle = udsat + oevrige {key:?}"));
+            checks += 1;
+        }
+        if placement == "alle" && group == "udsat" {
+            let sum = get(&k(&level, code, "anbragt", "alle"))
+                + get(&k(&level, code, "forebyggende", "alle"));
+            assert_same(
+                counts,
+                sum,
+                &format!("udsat = anbragt + forebyggende {key:?}"),
+            );
+            checks += 1;
+        }
+        // Placements: anbragt/alle = sum of placement groups = sum of placement types.
+        if placement == "alle" && group == "anbragt" {
+            let by_group = groups.iter().fold(Counts::default(), |s, g| {
+                s + get(&k(&level, code, "anbragt", g))
+            });
+            let by_type = types.iter().fold(Counts::default(), |s, t| {
+                s + get(&k(&level, code, "anbragt", t))
+            });
+            assert_same(
+                counts,
+                by_group,
+                &format!("anbragt = sum of placement groups {key:?}"),
+            );
+            assert_same(
+                counts,
+                by_type,
+                &format!("anbragt = sum of placement types {key:?}"),
+            );
+            checks += 1;
+        }
+        if group != "anbragt" {
+            assert_eq!(
+                placement, "alle",
+                "only anbragt is broken down by placement: {key:?}"
+            );
+        }
+    }
+    assert!(checks > 1000, "{checks} relations checked");
+}
+
+fn check_ranges(c: &Cell) {
+    let v = c.value.expect("value");
+    let den = c.denominator.expect("denominator");
+    assert!(den > 0, "only cells with a population exist: {c:?}");
+    if c.indicator == "fp9_grade_mean" {
+        assert!((-3.0..=12.0).contains(&v), "{c:?}");
+        assert!(c.numerator.is_none());
+        match (c.ci_low, c.ci_high) {
+            (Some(lo), Some(hi)) => assert!(den >= 2 && lo <= v && v <= hi, "{c:?}"),
+            (None, None) => assert!(den < 2, "{c:?}"),
+            _ => panic!("half an interval: {c:?}"),
+        }
+    } else {
+        let n = c.numerator.expect("numerator");
+        assert!((0.0..=1.0).contains(&v) && (0..=den).contains(&n), "{c:?}");
+        assert!((v - n as f64 / den as f64).abs() < 1e-12, "{c:?}");
+        let (lo, hi) = (c.ci_low.expect("ci_low"), c.ci_high.expect("ci_high"));
+        assert!(
+            0.0 <= lo && lo <= v + 1e-12 && v <= hi + 1e-12 && hi <= 1.0 + 1e-12,
+            "{c:?}"
+        );
+    }
+}
