@@ -192,3 +192,38 @@ fn usage_and_configuration_errors_exit_2() {
 fn validate_accepts_the_sample_and_writes_nothing() {
     assert_eq!(cli(&["validate"]), ExitCode::Success);
 }
+
+#[test]
+fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().to_str().expect("utf8");
+    assert_eq!(
+        cli(&["run", "--output", root, "--restricted"]),
+        ExitCode::Success
+    );
+    let run_dir = out.path().join("current");
+    let fp9 = skolegang_tests::read_parquet(&run_dir.join("restricted/cohort_fp9"));
+    let age = skolegang_tests::read_parquet(&run_dir.join("restricted/cohort_age"));
+    assert!(fp9.num_rows() > 1000 && age.num_rows() > 1000);
+    assert!(fp9.schema().index_of("person_id").is_ok());
+    // No published file has a person_id column or any person-level row.
+    for file in skolegang_tests::walk(&run_dir.join("published")) {
+        let b = skolegang_tests::read_parquet(&file);
+        assert!(
+            b.schema().index_of("person_id").is_err(),
+            "{}",
+            file.display()
+        );
+    }
+    let cells = skolegang_tests::read_cells(&run_dir);
+    assert!(cells.iter().all(|c| c.denominator.is_some_and(|d| d > 0)));
+    // Every pupil of the cohort is counted once in Danmark's cell.
+    let land_total: i64 = cells
+        .iter()
+        .filter(|c| {
+            c.indicator == "school_offer_almen" && c.geo_level == "land" && c.group == "alle"
+        })
+        .filter_map(|c| c.denominator)
+        .sum();
+    assert_eq!(land_total as usize, fp9.num_rows());
+}

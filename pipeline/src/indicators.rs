@@ -34,8 +34,29 @@ pub const INDICATORS: [&str; 10] = [
     "no_fp9_by_17",
 ];
 
-pub const COHORT_FP9_SQL: &str = include_str!("../../queries/derive/cohort_fp9.sql");
-pub const COHORT_AGE_SQL: &str = include_str!("../../queries/derive/cohort_age.sql");
+/// The derivations, in order; each result is registered under its name for the next.
+pub const DERIVATIONS: [(&str, &str); 5] = [
+    (
+        "fp9_pupils",
+        include_str!("../../queries/derive/fp9_pupils.sql"),
+    ),
+    (
+        "age_population",
+        include_str!("../../queries/derive/age_population.sql"),
+    ),
+    (
+        "deciding_measure",
+        include_str!("../../queries/derive/deciding_measure.sql"),
+    ),
+    (
+        "cohort_fp9",
+        include_str!("../../queries/derive/cohort_fp9.sql"),
+    ),
+    (
+        "cohort_age",
+        include_str!("../../queries/derive/cohort_age.sql"),
+    ),
+];
 pub const CELLS_SQL: &str = include_str!("../../queries/indicators/cells.sql");
 
 /// The columns and types of `published/indicators` (data-contract.md).
@@ -158,28 +179,24 @@ pub async fn compute(
     partitions: usize,
 ) -> Result<Computed> {
     register_params(ctx, config, extract_date)?;
-    let mut cohorts = Vec::new();
-    for (name, query) in [
-        ("cohort_fp9", COHORT_FP9_SQL),
-        ("cohort_age", COHORT_AGE_SQL),
-    ] {
+    let mut derived = std::collections::BTreeMap::new();
+    for (name, query) in DERIVATIONS {
         let (schema, batches) = sql(ctx, &format!("queries/derive/{name}.sql"), query).await?;
         let all = concat_batches(&schema, &batches).map_err(|e| Error::internal(name, e))?;
         register_batches(ctx, name, Arc::clone(&schema), batches, partitions)?;
-        cohorts.push(all);
+        derived.insert(name, all);
     }
     let (schema, batches) = sql(ctx, "queries/indicators/cells.sql", CELLS_SQL).await?;
     let cells = concat_batches(&schema, &batches).map_err(|e| Error::internal("cells", e))?;
     let cells = conform(&cells, &cells_schema())?;
-    let cohort_age = cohorts
-        .pop()
-        .unwrap_or_else(|| RecordBatch::new_empty(Arc::new(Schema::empty())));
-    let cohort_fp9 = cohorts
-        .pop()
-        .unwrap_or_else(|| RecordBatch::new_empty(Arc::new(Schema::empty())));
+    let mut take = |name: &str| {
+        derived
+            .remove(name)
+            .ok_or_else(|| Error::Internal(format!("{name} was not derived")))
+    };
     Ok(Computed {
-        cohort_fp9,
-        cohort_age,
+        cohort_fp9: take("cohort_fp9")?,
+        cohort_age: take("cohort_age")?,
         cells,
     })
 }

@@ -1,62 +1,22 @@
 -- cohort_fp9: one row per 9th-grade pupil per school year.
 --
 -- Implements methodology.md:
---   "Extract date and which periods are computed" (school year Y needs 31 July Y+1 <=
---   the extract date; transition_15m also 1 October Y+2),
---   "Who is in which group" (window W, the deciding measure),
+--   "Extract date and which periods are computed" (transition_15m for Y needs
+--   1 October Y+2 <= the extract date),
 --   "Which municipality a person counts for",
---   "School-year indicators" (population, bound exams, averages, the flags).
+--   "School-year indicators" (bound exams, averages, the flags).
+-- The population and its windows come from fp9_pupils.sql, the groups from
+-- deciding_measure.sql.
 --
--- Tables: enrolment, exams, measures, residence, youth_education (accepted rows);
---   params(extract_date, school_year_window) and
---   bound_exams(school_year, exam_code, subject, weight) from the configuration;
---   code_municipalities, code_placements, code_programmes.
+-- Tables: fp9_pupils, deciding_measure; exams, residence, youth_education (accepted
+--   rows); params(extract_date); bound_exams(school_year, exam_code, subject, weight)
+--   from the configuration; code_municipalities, code_placements, code_programmes.
 WITH
--- Population of school year Y: every enrolment row with school_year = Y and grade = 9.
 pupils AS (
-  SELECT e.person_id, e.school_year, e.institution_municipality, e.school_type, e.class_type
-  FROM enrolment e CROSS JOIN params
-  WHERE e.grade = 9
-    AND make_date(e.school_year + 1, 7, 31) <= params.extract_date
-),
--- Window W (configurable): the school year 1 August Y - 31 July Y+1; the status on
--- 31 December Y; or the five school years up to 31 July Y+1.
-windows AS (
-  SELECT y.school_year,
-    CASE params.school_year_window
-      WHEN 'december_31' THEN make_date(y.school_year, 12, 31)
-      WHEN 'five_years' THEN make_date(y.school_year - 4, 8, 1)
-      ELSE make_date(y.school_year, 8, 1)
-    END AS window_start,
-    CASE params.school_year_window
-      WHEN 'december_31' THEN make_date(y.school_year, 12, 31)
-      ELSE make_date(y.school_year + 1, 7, 31)
-    END AS window_end
-  FROM (SELECT DISTINCT school_year FROM pupils) y CROSS JOIN params
-),
--- Measures overlapping W (start <= end of W, and no end or end >= start of W). The
--- deciding measure ranks first: a placement before a preventive measure (anbragt wins),
--- then the latest start_date, then a null end_date, then the latest end_date, then the
--- smallest measure_id.
-ranked AS (
-  SELECT p.person_id, p.school_year, m.measure_id, m.kind, m.placement_code,
-    m.acting_municipality,
-    row_number() OVER (
-      PARTITION BY p.person_id, p.school_year
-      ORDER BY CASE m.kind WHEN 'anbringelse' THEN 0 ELSE 1 END,
-               m.start_date DESC,
-               CASE WHEN m.end_date IS NULL THEN 0 ELSE 1 END,
-               m.end_date DESC,
-               m.measure_id
-    ) AS rank
-  FROM pupils p
-  JOIN windows w ON w.school_year = p.school_year
-  JOIN measures m ON m.person_id = p.person_id
-  WHERE m.start_date <= w.window_end
-    AND (m.end_date IS NULL OR m.end_date >= w.window_start)
+  SELECT * FROM fp9_pupils
 ),
 deciding AS (
-  SELECT * FROM ranked WHERE rank = 1
+  SELECT * FROM deciding_measure WHERE population = 'fp9'
 ),
 -- Residence on the reference date, 5 September Y.
 residence_ref AS (
@@ -115,13 +75,9 @@ flags AS (
   SELECT
     p.person_id,
     p.school_year,
-    CASE d.kind
-      WHEN 'anbringelse' THEN 'anbragt'
-      WHEN 'forebyggende' THEN 'forebyggende'
-      ELSE 'oevrige'
-    END AS "group",
+    coalesce(d."group", 'oevrige') AS "group",
     d.measure_id AS deciding_measure_id,
-    CASE WHEN d.kind = 'anbringelse' THEN d.placement_code END AS placement_code,
+    d.placement_code,
     -- udsat: the handlekommune of the deciding measure; oevrige: residence on
     -- 5 September Y, else the school's municipality.
     coalesce(d.acting_municipality, r.municipality_code, p.institution_municipality)
@@ -151,7 +107,7 @@ flags AS (
   FROM pupils p
   CROSS JOIN params
   JOIN required q ON q.school_year = p.school_year
-  LEFT JOIN deciding d ON d.person_id = p.person_id AND d.school_year = p.school_year
+  LEFT JOIN deciding d ON d.person_id = p.person_id AND d.year = p.school_year
   LEFT JOIN residence_ref r ON r.person_id = p.person_id AND r.school_year = p.school_year
   LEFT JOIN sat_summary s ON s.person_id = p.person_id AND s.school_year = p.school_year
   LEFT JOIN transition t ON t.person_id = p.person_id AND t.school_year = p.school_year
