@@ -8,7 +8,7 @@ CARGO ?= cargo
 SCALE ?= 1.0
 SEED ?= 1
 
-.PHONY: all build run test fmt-check clippy unit fixtures sample release
+.PHONY: all build run test fmt-check clippy unit fixtures sample release bench
 
 all: test
 
@@ -41,3 +41,7 @@ fixtures: release
 ## sample: regenerate the committed sample (the exact command in fixtures/sample/README.md)
 sample: release
 	$(CARGO_TARGET_DIR)/release/skolegang fixtures --out fixtures/sample --scale 0.01 --seed 1 --bad-rows 1
+
+## bench: release build, fixtures at scale 1.0 (cached), time `skolegang run`, print figures
+bench: release
+	bench/run.sh $(BENCH_SCALES)
