@@ -227,3 +227,44 @@ fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
         .sum();
     assert_eq!(land_total as usize, fp9.num_rows());
 }
+
+/// Every file under `published/` and `quarantine/` of a run, relative path → bytes.
+fn run_files(run_dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    ["published", "quarantine"]
+        .iter()
+        .flat_map(|d| skolegang_tests::walk(&run_dir.join(d)))
+        .map(|f| {
+            let rel = f
+                .strip_prefix(run_dir)
+                .expect("inside")
+                .display()
+                .to_string();
+            (rel, std::fs::read(&f).expect("read"))
+        })
+        .collect()
+}
+
+#[test]
+fn reruns_and_thread_counts_give_byte_identical_outputs() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut runs = Vec::new();
+    for threads in ["2", "2", "1"] {
+        let root = out.path().join(format!("out-{}", runs.len()));
+        let root_str = root.to_str().expect("utf8");
+        assert_eq!(
+            cli(&["run", "--output", root_str, "--threads", threads]),
+            ExitCode::Success
+        );
+        runs.push(run_files(&root.join("current")));
+    }
+    assert!(runs[0].len() >= 16, "{:?}", runs[0].keys());
+    for (i, other) in runs.iter().enumerate().skip(1) {
+        assert_eq!(
+            runs[0].keys().collect::<Vec<_>>(),
+            other.keys().collect::<Vec<_>>()
+        );
+        for (path, bytes) in &runs[0] {
+            assert!(other[path] == *bytes, "run {i}: {path} differs");
+        }
+    }
+}

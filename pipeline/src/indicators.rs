@@ -94,14 +94,26 @@ pub fn register_params(
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .ok_or_else(|| Error::Internal("school_year_window has no name".into()))?;
+    // The most bound exams a pupil can sit in any year: a pupil's mean times the least
+    // common multiple of 1..=that is an integer, so means add up exactly.
+    let most_exams = config
+        .exams
+        .bound
+        .iter()
+        .map(|b| b.danish.len() + b.mathematics.len() + b.other.len())
+        .max()
+        .unwrap_or(1);
+    let mean_scale = (1..=most_exams as i64).fold(1i64, |l, n| l / gcd(l, n) * n);
     let params = RecordBatch::try_new(
         Arc::new(Schema::new(vec![
             Field::new("extract_date", DataType::Date32, false),
             Field::new("school_year_window", DataType::Utf8, false),
+            Field::new("mean_scale", DataType::Int64, false),
         ])),
         vec![
             Arc::new(Date32Array::from(vec![crate::dates::to_days(extract_date)])),
             Arc::new(StringArray::from(vec![window])),
+            Arc::new(Int64Array::from(vec![mean_scale])),
         ],
     )
     .map_err(|e| Error::internal("params", e))?;
@@ -142,6 +154,11 @@ pub fn register_params(
     )
     .map_err(|e| Error::internal("bound_exams", e))?;
     register_batches(ctx, "bound_exams", bound.schema(), vec![bound], 1)
+}
+
+/// Greatest common divisor, for the least common multiple of the exam counts.
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 async fn sql(

@@ -65,3 +65,4 @@ LEFT JOIN fp9_sat s ON s.person_id = p.person_id AND s.age = p.age AND s.year = 
 JOIN code_municipalities m
   ON m.municipality_code = coalesce(d.acting_municipality, p.residence_municipality)
 LEFT JOIN code_placements pc ON pc.placement_code = d.placement_code
+ORDER BY p.year, p.age, p.person_id

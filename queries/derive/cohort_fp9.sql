@@ -47,8 +47,9 @@ sat_summary AS (
       / sum(CASE WHEN subject = 'danish' THEN weight END) AS danish_mean,
     sum(CASE WHEN subject = 'mathematics' THEN weight * grade END)
       / sum(CASE WHEN subject = 'mathematics' THEN weight END) AS maths_mean,
-    -- Each pupil's plain mean over the bound exams sat.
-    avg(CAST(grade AS DOUBLE)) AS bound_mean
+    -- Each pupil's plain mean over the bound exams sat, and its exact parts.
+    avg(CAST(grade AS DOUBLE)) AS bound_mean,
+    sum(grade) AS bound_grade_sum
   FROM sat
   GROUP BY person_id, school_year
 ),
@@ -95,6 +96,7 @@ flags AS (
     s.danish_mean,
     s.maths_mean,
     s.bound_mean,
+    s.bound_grade_sum,
     coalesce(s.n_danish_sat, 0) = q.n_danish AND coalesce(s.n_maths_sat, 0) = q.n_maths
       AS sat_danish_maths,
     coalesce(s.n_bound_sat, 0) = q.n_bound AS sat_all_bound,
@@ -131,6 +133,7 @@ SELECT
   f.danish_mean,
   f.maths_mean,
   f.bound_mean,
+  f.bound_grade_sum,
   f.sat_danish_maths,
   f.sat_danish_maths AND f.danish_mean >= 2.0 AND f.maths_mean >= 2.0 AS min2_dan_mat,
   f.sat_all_bound AND f.bound_mean >= 2.0 AS fp9_passed,
@@ -139,3 +142,4 @@ SELECT
 FROM flags f
 JOIN code_municipalities m ON m.municipality_code = f.municipality_code
 LEFT JOIN code_placements pc ON pc.placement_code = f.placement_code
+ORDER BY f.school_year, f.person_id

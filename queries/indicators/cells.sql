@@ -8,8 +8,18 @@
 -- Aggregation happens once, at the finest level (year x municipality x group x
 -- placement type); regions, Danmark, udsat, alle and the placement groups are sums of
 -- those counts. A mean cell carries the sum and the sum of squares of the pupils'
--- means, so it rolls up the same way.
+-- means, so it rolls up the same way. So that every run gives the same bits whatever
+-- the order of addition, a pupil's mean is carried as the exact integer
+-- mean x params.mean_scale (the least common multiple of 1..the number of bound exams,
+-- 840 for eight), and only the final cell value is a floating-point number.
 WITH
+scaled AS (
+  SELECT c.*,
+    CASE WHEN c.n_bound_sat > 0
+      THEN c.bound_grade_sum * params.mean_scale / c.n_bound_sat
+    END AS scaled_mean
+  FROM cohort_fp9 c CROSS JOIN params
+),
 fp9_finest AS (
   SELECT school_year AS year, municipality_code, region_code, "group",
     placement_type, placement_group,
@@ -20,10 +30,10 @@ fp9_finest AS (
     sum(CASE WHEN school_offer_almen THEN 1 ELSE 0 END) AS almen,
     count(transition_15m) AS transition_known,
     sum(CASE WHEN transition_15m THEN 1 ELSE 0 END) AS transition,
-    count(bound_mean) AS graded,
-    sum(bound_mean) AS grade_sum,
-    sum(bound_mean * bound_mean) AS grade_sumsq
-  FROM cohort_fp9
+    count(scaled_mean) AS graded,
+    sum(scaled_mean) AS grade_sum,
+    sum(scaled_mean * scaled_mean) AS grade_sumsq
+  FROM scaled
   GROUP BY 1, 2, 3, 4, 5, 6
 ),
 age_finest AS (
@@ -39,7 +49,7 @@ age_finest AS (
 -- (sum, sum of squares, n) for the mean.
 finest AS (
   SELECT 'fp9_participation' AS indicator, 'school_year' AS kind, year, municipality_code, region_code, "group", placement_type, placement_group,
-         participants AS numerator, cohort AS denominator, CAST(NULL AS DOUBLE) AS value_sum, CAST(NULL AS DOUBLE) AS value_sumsq
+         participants AS numerator, cohort AS denominator, CAST(NULL AS BIGINT) AS value_sum, CAST(NULL AS BIGINT) AS value_sumsq
   FROM fp9_finest
   UNION ALL
   SELECT 'fp9_min2_dan_mat', 'school_year', year, municipality_code, region_code, "group", placement_type, placement_group,
@@ -120,18 +130,25 @@ cells AS (
 valued AS (
   SELECT c.*,
     CASE WHEN indicator = 'fp9_grade_mean'
-      THEN value_sum / denominator
+      THEN CAST(value_sum AS DOUBLE) / (CAST(params.mean_scale AS DOUBLE) * denominator)
       ELSE CAST(numerator AS DOUBLE) / denominator
     END AS value,
+    -- n * sum(x^2) - (sum x)^2, exactly, in units of mean_scale^2.
+    CASE WHEN indicator = 'fp9_grade_mean' THEN
+      CAST(denominator AS DECIMAL(38, 0)) * CAST(value_sumsq AS DECIMAL(38, 0))
+        - CAST(value_sum AS DECIMAL(38, 0)) * CAST(value_sum AS DECIMAL(38, 0))
+    END AS spread,
+    CAST(params.mean_scale AS DOUBLE) AS mean_scale,
     1.959964 AS z
-  FROM cells c
+  FROM cells c CROSS JOIN params
 ),
 intervals AS (
   SELECT v.*,
     CASE WHEN indicator = 'fp9_grade_mean' THEN
+      -- s^2 = (n * sum(x^2) - (sum x)^2) / (n (n - 1)); half width z * s / sqrt(n).
       CASE WHEN denominator >= 2 THEN
-        z * sqrt(greatest((value_sumsq - denominator * value * value) / (denominator - 1), 0.0))
-          / sqrt(CAST(denominator AS DOUBLE))
+        z * sqrt(CAST(spread AS DOUBLE) / (CAST(denominator AS DOUBLE) * (denominator - 1)))
+          / mean_scale / sqrt(CAST(denominator AS DOUBLE))
       END
     END AS mean_half_width,
     CASE WHEN indicator <> 'fp9_grade_mean' THEN
