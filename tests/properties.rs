@@ -7,7 +7,7 @@ use skolegang::codes::Codes;
 use skolegang::error::ExitCode;
 use skolegang::fixtures;
 use skolegang::indicators::INDICATORS;
-use skolegang_tests::{Cell, fixture_options, read_cells, run_on};
+use skolegang_tests::{Cell, computed_cells_allowing_rejects, fixture_options, read_cells, run_on};
 
 /// (indicator, period, geo_level, geo_code, group, placement)
 type Key = (String, String, String, i32, String, String);
@@ -65,7 +65,40 @@ fn hierarchies_add_up_and_values_are_in_range() {
         ),
         ExitCode::Success
     );
-    let cells = read_cells(&out.path().join("current"));
+    let published = read_cells(&out.path().join("current"));
+    let mut config = std::fs::read_to_string(&cfg).expect("cfg");
+    config.push_str("extract_date = \"2026-11-01\"\n");
+    let cfg_with_date = input.path().join("with-date.toml");
+    std::fs::write(&cfg_with_date, config).expect("write");
+    let cells = computed_cells_allowing_rejects(input.path(), &cfg_with_date);
+    // Published cells are the computed ones, or withheld entirely.
+    assert_eq!(published.len(), cells.len());
+    for (p, c) in published.iter().zip(&cells) {
+        assert_eq!(
+            (&p.indicator, &p.period, p.geo_code, &p.group, &p.placement),
+            (&c.indicator, &c.period, c.geo_code, &c.group, &c.placement)
+        );
+        if p.suppressed {
+            assert!(
+                p.numerator.is_none()
+                    && p.denominator.is_none()
+                    && p.value.is_none()
+                    && p.ci_low.is_none()
+                    && p.ci_high.is_none(),
+                "{p:?}"
+            );
+            assert!(
+                matches!(p.suppression.as_deref(), Some("primary" | "secondary")),
+                "{p:?}"
+            );
+        } else {
+            assert_eq!(
+                (p.numerator, p.denominator, p.value, p.ci_low, p.ci_high),
+                (c.numerator, c.denominator, c.value, c.ci_low, c.ci_high)
+            );
+            assert!(p.suppression.is_none());
+        }
+    }
 
     let mut map: BTreeMap<Key, Counts> = BTreeMap::new();
     for c in &cells {

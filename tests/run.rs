@@ -216,7 +216,11 @@ fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
         );
     }
     let cells = skolegang_tests::read_cells(&run_dir);
-    assert!(cells.iter().all(|c| c.denominator.is_some_and(|d| d > 0)));
+    assert!(
+        cells
+            .iter()
+            .all(|c| c.suppressed || c.denominator.is_some_and(|d| d > 0))
+    );
     // Every pupil of the cohort is counted once in Danmark's cell.
     let land_total: i64 = cells
         .iter()
@@ -267,4 +271,40 @@ fn reruns_and_thread_counts_give_byte_identical_outputs() {
             assert!(other[path] == *bytes, "run {i}: {path} differs");
         }
     }
+}
+
+#[test]
+fn the_audit_passes_on_a_run_and_catches_a_stricter_threshold() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().to_str().expect("utf8");
+    assert_eq!(cli(&["run", "--output", root]), ExitCode::Success);
+    assert_eq!(cli(&["audit", root]), ExitCode::Success);
+    // Cells protected with k = 5 leave counts of 5..9 recoverable: k = 10 finds them.
+    assert_eq!(cli(&["audit", root, "--k", "10"]), ExitCode::InputRejected);
+    let m = manifest(&out.path().join("current"));
+    assert_eq!(m["disclosure"]["k"], 5);
+    let primary: u64 = m["disclosure"]["primary"]
+        .as_object()
+        .expect("primary")
+        .values()
+        .filter_map(|v| v.as_u64())
+        .sum();
+    let secondary: u64 = m["disclosure"]["secondary"]
+        .as_object()
+        .expect("secondary")
+        .values()
+        .filter_map(|v| v.as_u64())
+        .sum();
+    assert!(primary > 0 && secondary > 0, "{primary} {secondary}");
+    let visible = m["disclosure"]["visible_at_kommune"]["fp9_participation"]
+        .as_f64()
+        .expect("share");
+    assert!((0.0..=1.0).contains(&visible));
+    assert!(
+        m["stage_seconds"]
+            .as_array()
+            .expect("stages")
+            .iter()
+            .any(|s| s[0] == "audit")
+    );
 }

@@ -331,10 +331,65 @@ pub struct Cell {
     pub suppression: Option<String>,
 }
 
+/// Cells from a batch of the contract's columns; `indicator` when the batch has no
+/// indicator column (a hive partition's file).
+pub fn cells_of(b: &RecordBatch, indicator: Option<&str>) -> Vec<Cell> {
+    use datafusion::arrow::datatypes::{Float64Type, Int32Type};
+    let s = b.schema();
+    let c = |n: &str| {
+        b.column(s.index_of(n).unwrap_or_else(|_| panic!("column {n}")))
+            .clone()
+    };
+    let ind = indicator.is_none().then(|| c("indicator"));
+    let (period, year, level, code, gname, group, placement) = (
+        c("period"),
+        c("year"),
+        c("geo_level"),
+        c("geo_code"),
+        c("geo_name"),
+        c("group"),
+        c("placement"),
+    );
+    let (num, den, val, lo, hi, sup, supn) = (
+        c("numerator"),
+        c("denominator"),
+        c("value"),
+        c("ci_low"),
+        c("ci_high"),
+        c("suppressed"),
+        c("suppression"),
+    );
+    let opt_i =
+        |a: &ArrayRef, i: usize| (!a.is_null(i)).then(|| a.as_primitive::<Int64Type>().value(i));
+    let opt_f =
+        |a: &ArrayRef, i: usize| (!a.is_null(i)).then(|| a.as_primitive::<Float64Type>().value(i));
+    (0..b.num_rows())
+        .map(|i| Cell {
+            indicator: match (&ind, indicator) {
+                (Some(a), _) => a.as_string::<i32>().value(i).to_string(),
+                (None, x) => x.unwrap_or_default().to_string(),
+            },
+            period: period.as_string::<i32>().value(i).to_string(),
+            year: year.as_primitive::<Int32Type>().value(i),
+            geo_level: level.as_string::<i32>().value(i).to_string(),
+            geo_code: code.as_primitive::<Int32Type>().value(i),
+            geo_name: gname.as_string::<i32>().value(i).to_string(),
+            group: group.as_string::<i32>().value(i).to_string(),
+            placement: placement.as_string::<i32>().value(i).to_string(),
+            numerator: opt_i(&num, i),
+            denominator: opt_i(&den, i),
+            value: opt_f(&val, i),
+            ci_low: opt_f(&lo, i),
+            ci_high: opt_f(&hi, i),
+            suppressed: sup.as_boolean().value(i),
+            suppression: (!supn.is_null(i)).then(|| supn.as_string::<i32>().value(i).to_string()),
+        })
+        .collect()
+}
+
 /// Reads every `published/indicators/indicator=<id>/*.parquet` of a run folder, taking
 /// the indicator from the folder name as a hive reader would.
 pub fn read_cells(run_dir: &Path) -> Vec<Cell> {
-    use datafusion::arrow::datatypes::{Float64Type, Int32Type};
     let root = run_dir.join("published/indicators");
     let mut cells = Vec::new();
     let mut dirs: Vec<_> = std::fs::read_dir(&root)
@@ -354,59 +409,53 @@ pub fn read_cells(run_dir: &Path) -> Vec<Cell> {
             .expect("hive folder")
             .to_string();
         let b = read_parquet(&dir);
-        let s = b.schema();
         assert!(
-            s.index_of("indicator").is_err(),
+            b.schema().index_of("indicator").is_err(),
             "the partition column lives in the path"
         );
-        let c = |n: &str| {
-            b.column(s.index_of(n).unwrap_or_else(|_| panic!("column {n}")))
-                .clone()
-        };
-        let (period, year, level, code, gname, group, placement) = (
-            c("period"),
-            c("year"),
-            c("geo_level"),
-            c("geo_code"),
-            c("geo_name"),
-            c("group"),
-            c("placement"),
-        );
-        let (num, den, val, lo, hi, sup, supn) = (
-            c("numerator"),
-            c("denominator"),
-            c("value"),
-            c("ci_low"),
-            c("ci_high"),
-            c("suppressed"),
-            c("suppression"),
-        );
-        let opt_i = |a: &ArrayRef, i: usize| {
-            (!a.is_null(i)).then(|| a.as_primitive::<Int64Type>().value(i))
-        };
-        let opt_f = |a: &ArrayRef, i: usize| {
-            (!a.is_null(i)).then(|| a.as_primitive::<Float64Type>().value(i))
-        };
-        for i in 0..b.num_rows() {
-            cells.push(Cell {
-                indicator: indicator.clone(),
-                period: period.as_string::<i32>().value(i).to_string(),
-                year: year.as_primitive::<Int32Type>().value(i),
-                geo_level: level.as_string::<i32>().value(i).to_string(),
-                geo_code: code.as_primitive::<Int32Type>().value(i),
-                geo_name: gname.as_string::<i32>().value(i).to_string(),
-                group: group.as_string::<i32>().value(i).to_string(),
-                placement: placement.as_string::<i32>().value(i).to_string(),
-                numerator: opt_i(&num, i),
-                denominator: opt_i(&den, i),
-                value: opt_f(&val, i),
-                ci_low: opt_f(&lo, i),
-                ci_high: opt_f(&hi, i),
-                suppressed: sup.as_boolean().value(i),
-                suppression: (!supn.is_null(i))
-                    .then(|| supn.as_string::<i32>().value(i).to_string()),
-            });
-        }
+        cells.extend(cells_of(&b, Some(&indicator)));
     }
     cells
+}
+
+/// The indicator cells as computed, before disclosure control, for `input` under the
+/// configuration file `config` (in-process).
+pub fn computed_cells(input: &Path, config: &Path) -> Vec<Cell> {
+    computed(input, config, false)
+}
+
+/// As [`computed_cells`], for inputs with planted bad rows.
+pub fn computed_cells_allowing_rejects(input: &Path, config: &Path) -> Vec<Cell> {
+    computed(input, config, true)
+}
+
+fn computed(input: &Path, config: &Path, allow_rejects: bool) -> Vec<Cell> {
+    let config = skolegang::config::Config::load(config).expect("config");
+    let extract_date = config
+        .extract_date
+        .expect("extract_date in the configuration");
+    let settings = Settings {
+        input: Root::parse(input.to_str().expect("utf8")).expect("input"),
+        config,
+        extract_date,
+        threads: 2,
+        restricted: false,
+    };
+    block_on(async {
+        let checked = run::ingest_and_validate(&settings)
+            .await
+            .expect("valid input");
+        for x in checked.extracts.iter().filter(|_| !allow_rejects) {
+            assert_eq!(
+                x.validated.counts.rows_rejected, 0,
+                "{:?}",
+                x.validated.counts
+            );
+        }
+        let computed =
+            skolegang::indicators::compute(&checked.ctx, &settings.config, extract_date, 2)
+                .await
+                .expect("indicators");
+        cells_of(&computed.cells, None)
+    })
 }

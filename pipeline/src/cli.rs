@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, parse_date};
+use crate::disclose;
 use crate::error::{Error, ExitCode, Result};
 use crate::fixtures;
 use crate::logging::{self, LogFormat};
@@ -51,6 +52,23 @@ pub enum Command {
     Validate(InputArgs),
     /// Generate synthetic register extracts (deterministic for a seed).
     Fixtures(FixtureArgs),
+    /// Attack the published indicators of the current run as an outsider would: solve
+    /// the linear system of all published counts and report every withheld small count
+    /// it can fix. Reads only published/. Exit 1 when any cell is exposed.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Output root (its `current` run is audited).
+    #[arg(value_name = "OUTPUT")]
+    pub output: String,
+    /// Audit this run instead of `current`.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+    /// The threshold k; default: the k recorded in the files.
+    #[arg(long)]
+    pub k: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -202,6 +220,37 @@ pub fn execute(cli: &Cli) -> Result<String> {
                 )))
             }
         }
+        Command::Audit(args) => {
+            let root = Root::parse(&args.output)?;
+            let rt = runtime(2)?;
+            let (run, report) = match &args.run {
+                Some(run) => (
+                    run.clone(),
+                    rt.block_on(disclose::audit::audit_run(&root, run, args.k))?,
+                ),
+                None => rt.block_on(disclose::audit::audit_current(&root, args.k))?,
+            };
+            let mut out = format!(
+                "audit of run {run}: {} cells, {} withheld, k = {}\n",
+                report.cells, report.suppressed, report.k
+            );
+            for e in &report.exposures {
+                out.push_str(&format!(
+                    "  exposed: {} {} geo {} {}/{}: {} = {}\n",
+                    e.indicator, e.period, e.geo_code, e.group, e.placement, e.count, e.value
+                ));
+            }
+            if report.exposures.is_empty() {
+                out.push_str("no withheld count can be recovered\n");
+                Ok(out)
+            } else {
+                print!("{out}");
+                Err(Error::InputRejected(format!(
+                    "{} exposed cells",
+                    report.exposures.len()
+                )))
+            }
+        }
         Command::Fixtures(args) => {
             let opts = fixtures::Options {
                 scale: args.scale,
@@ -239,7 +288,7 @@ where
     logging::init(cli.log_format, cli.quiet, cli.verbose);
     match execute(&cli) {
         Ok(out) => {
-            if !cli.quiet || matches!(cli.command, Command::Validate(_)) {
+            if !cli.quiet || matches!(cli.command, Command::Validate(_) | Command::Audit(_)) {
                 print!("{out}");
             }
             ExitCode::Success

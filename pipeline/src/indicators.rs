@@ -237,7 +237,7 @@ pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
 /// Writes `published/indicators/indicator=<id>/part-0.parquet` for every indicator with
 /// cells. The `indicator` column lives in the folder name (hive partitioning), as
 /// DataFusion, DuckDB, Polars and pyarrow expect.
-pub async fn write_cells(dir: &RunDir, cells: &RecordBatch) -> Result<Vec<OutputFile>> {
+pub async fn write_cells(dir: &RunDir, cells: &RecordBatch, k: i64) -> Result<Vec<OutputFile>> {
     let ids = cells.column(0).as_string::<i32>();
     let keep: Vec<usize> = (1..cells.num_columns()).collect();
     let mut outputs = Vec::new();
@@ -249,7 +249,11 @@ pub async fn write_cells(dir: &RunDir, cells: &RecordBatch) -> Result<Vec<Output
         }
         let part = part.project(&keep).map_err(|e| Error::internal(id, e))?;
         let rel = format!("published/indicators/indicator={id}/part-0.parquet");
-        outputs.push(dir.put_parquet(&rel, part.schema(), &[part]).await?);
+        let metadata = [(crate::disclose::K_METADATA, k.to_string())];
+        outputs.push(
+            dir.put_parquet_with(&rel, part.schema(), &[part], &metadata)
+                .await?,
+        );
     }
     Ok(outputs)
 }

@@ -26,6 +26,9 @@ pub struct Manifest {
     pub outputs: Vec<OutputFile>,
     /// Seconds per stage, in the order the stages ran.
     pub stage_seconds: Vec<(String, f64)>,
+    /// Cells suppressed per indicator and the information left (absent when the run
+    /// stopped before disclosure control).
+    pub disclosure: Option<crate::disclose::Summary>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -88,8 +88,20 @@ impl RunDir {
         schema: SchemaRef,
         batches: &[RecordBatch],
     ) -> Result<OutputFile> {
+        self.put_parquet_with(relative, schema, batches, &[]).await
+    }
+
+    /// Like [`RunDir::put_parquet`], with key-value metadata in the file footer.
+    pub async fn put_parquet_with(
+        &self,
+        relative: &str,
+        schema: SchemaRef,
+        batches: &[RecordBatch],
+        metadata: &[(&str, String)],
+    ) -> Result<OutputFile> {
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let bytes = parquet_bytes(schema, batches).map_err(|e| Error::internal(relative, e))?;
+        let bytes = parquet_bytes_with(schema, batches, metadata)
+            .map_err(|e| Error::internal(relative, e))?;
         self.put(relative, bytes, Some(rows)).await
     }
 
@@ -157,8 +169,22 @@ pub fn parquet_bytes(
     schema: SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+    parquet_bytes_with(schema, batches, &[])
+}
+
+/// Parquet bytes with key-value metadata in the footer.
+pub fn parquet_bytes_with(
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    metadata: &[(&str, String)],
+) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+    let kv: Vec<parquet::file::metadata::KeyValue> = metadata
+        .iter()
+        .map(|(k, v)| parquet::file::metadata::KeyValue::new(k.to_string(), v.clone()))
+        .collect();
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_key_value_metadata((!kv.is_empty()).then_some(kv))
         .build();
     let mut buf = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut buf, Arc::clone(&schema), Some(props))?;

@@ -15,6 +15,7 @@ use tracing::{info, info_span, warn};
 use crate::codes::Codes;
 use crate::config::Config;
 use crate::contract::{Extract, REASON, ROW_ORDINAL, SOURCE_FILE, SOURCE_ROW, schema_with};
+use crate::disclose;
 use crate::error::{Error, Result};
 use crate::indicators;
 use crate::ingest::{self, InputFile};
@@ -237,6 +238,7 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     }
     let mut outputs = outputs;
     let mut headline = String::new();
+    let mut disclosure_summary = None;
     if over.is_empty() {
         let computed = stages
             .time(
@@ -249,9 +251,20 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
                 ),
             )
             .await?;
+        let k = i64::from(settings.config.disclosure.k);
+        let (published, disclosure) = stages
+            .time("disclose", async {
+                let codes = Codes::embedded()?;
+                let mut cells = disclose::batch::cells_from_batch(&computed.cells, None)?;
+                disclose::protect(&mut cells, k, &codes, true)?;
+                let summary = disclose::summary(&cells, k);
+                Ok((disclose::batch::apply(&computed.cells, &cells)?, summary))
+            })
+            .await?;
+        disclosure_summary = Some(disclosure);
         let written = stages
             .time("publish", async {
-                let mut written = indicators::write_cells(&dir, &computed.cells).await?;
+                let mut written = indicators::write_cells(&dir, &published, k).await?;
                 if settings.restricted {
                     for (name, batch) in [
                         ("cohort_fp9", &computed.cohort_fp9),
@@ -268,7 +281,17 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
             })
             .await?;
         outputs.extend(written);
-        headline = indicators::headline(&computed.cells);
+        headline = indicators::headline(&published);
+        // The attacker's check, on the files as written: refuse to publish on failure.
+        let report = stages
+            .time("audit", disclose::audit::audit_run(output, &run_id, None))
+            .await?;
+        if !report.exposures.is_empty() {
+            return Err(Error::Internal(format!(
+                "the disclosure audit of runs/{run_id}/published found {} exposed cells; `current` was not switched",
+                report.exposures.len()
+            )));
+        }
     }
     let manifest = Manifest {
         run_id: run_id.clone(),
@@ -300,6 +323,7 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
             .collect(),
         outputs,
         stage_seconds: stages.seconds.clone(),
+        disclosure: disclosure_summary,
     };
     dir.put("manifest.json", manifest.to_json(), None).await?;
 

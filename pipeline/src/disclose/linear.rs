@@ -1,0 +1,196 @@
+//! Which unknowns of a linear system are fixed: Gauss-Jordan elimination over the prime
+//! field GF(2^61 - 1), one connected component at a time.
+//!
+//! The relations between published counts have small integer coefficients (+1, -1), so
+//! elimination modulo a 61-bit prime gives the same row space as over the rationals
+//! except with negligible probability, and stays exact (no floating point). An unknown
+//! is fixed exactly when the reduced row-echelon form has a row whose only non-zero
+//! entry is that unknown's column; its value is that row's right-hand side.
+
+/// The prime 2^61 - 1.
+const P: u64 = (1 << 61) - 1;
+
+fn reduce(x: i64) -> u64 {
+    (x.rem_euclid(P as i64)) as u64
+}
+
+fn mul(a: u64, b: u64) -> u64 {
+    ((a as u128 * b as u128) % P as u128) as u64
+}
+
+fn sub(a: u64, b: u64) -> u64 {
+    if a >= b { a - b } else { a + P - b }
+}
+
+fn inverse(a: u64) -> u64 {
+    // Fermat: a^(P-2).
+    let (mut base, mut exp, mut acc) = (a, P - 2, 1u64);
+    while exp > 0 {
+        if exp & 1 == 1 {
+            acc = mul(acc, base);
+        }
+        base = mul(base, base);
+        exp >>= 1;
+    }
+    acc
+}
+
+/// Counts are far below P/2: map a field element back to a signed integer.
+fn signed(x: u64) -> i64 {
+    if x > P / 2 {
+        x as i64 - P as i64
+    } else {
+        x as i64
+    }
+}
+
+/// One relation: the sum of coefficient x unknown equals `rhs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Equation {
+    pub terms: Vec<(usize, i64)>,
+    pub rhs: i64,
+}
+
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
+}
+
+/// For each of `unknowns` variables, its value when the equations fix it.
+pub fn fixed(unknowns: usize, equations: &[Equation]) -> Vec<Option<i64>> {
+    // Connected components: unknowns that share an equation.
+    let mut parent: Vec<usize> = (0..unknowns).collect();
+    for eq in equations {
+        if let Some(&(first, _)) = eq.terms.first() {
+            for &(v, _) in &eq.terms[1..] {
+                let (a, b) = (find(&mut parent, first), find(&mut parent, v));
+                if a != b {
+                    parent[a.max(b)] = a.min(b);
+                }
+            }
+        }
+    }
+    let mut members: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for v in 0..unknowns {
+        let root = find(&mut parent, v);
+        members.entry(root).or_default().push(v);
+    }
+    let mut by_component: std::collections::BTreeMap<usize, Vec<&Equation>> = Default::default();
+    for eq in equations.iter().filter(|e| !e.terms.is_empty()) {
+        let root = find(&mut parent, eq.terms[0].0);
+        by_component.entry(root).or_default().push(eq);
+    }
+    let mut out = vec![None; unknowns];
+    for (root, eqs) in by_component {
+        let vars = &members[&root];
+        let column: std::collections::BTreeMap<usize, usize> =
+            vars.iter().enumerate().map(|(i, v)| (*v, i)).collect();
+        let width = vars.len();
+        // Dense rows: coefficients then the right-hand side.
+        let mut rows: Vec<Vec<u64>> = eqs
+            .iter()
+            .map(|eq| {
+                let mut row = vec![0u64; width + 1];
+                for &(v, c) in &eq.terms {
+                    let j = column[&v];
+                    row[j] = (row[j] + reduce(c)) % P;
+                }
+                row[width] = reduce(eq.rhs);
+                row
+            })
+            .collect();
+        // Gauss-Jordan to reduced row-echelon form.
+        let mut pivot_row = 0;
+        let mut pivots = Vec::new();
+        for col in 0..width {
+            let Some(r) = (pivot_row..rows.len()).find(|&r| rows[r][col] != 0) else {
+                continue;
+            };
+            rows.swap(pivot_row, r);
+            let inv = inverse(rows[pivot_row][col]);
+            for x in rows[pivot_row].iter_mut() {
+                *x = mul(*x, inv);
+            }
+            let pivot = rows[pivot_row].clone();
+            for (i, row) in rows.iter_mut().enumerate() {
+                if i != pivot_row && row[col] != 0 {
+                    let f = row[col];
+                    for (x, p) in row.iter_mut().zip(&pivot) {
+                        *x = sub(*x, mul(f, *p));
+                    }
+                }
+            }
+            pivots.push((pivot_row, col));
+            pivot_row += 1;
+            if pivot_row == rows.len() {
+                break;
+            }
+        }
+        for (r, col) in pivots {
+            let alone = rows[r][..width]
+                .iter()
+                .enumerate()
+                .all(|(j, x)| j == col || *x == 0);
+            if alone {
+                out[vars[col]] = Some(signed(rows[r][width]));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eq(terms: &[(usize, i64)], rhs: i64) -> Equation {
+        Equation {
+            terms: terms.to_vec(),
+            rhs,
+        }
+    }
+
+    #[test]
+    fn one_unknown_in_a_relation_is_fixed() {
+        // x0 = 10 - 7
+        assert_eq!(fixed(1, &[eq(&[(0, 1)], 3)]), vec![Some(3)]);
+    }
+
+    #[test]
+    fn two_unknowns_in_one_relation_are_not() {
+        // x0 + x1 = 5
+        assert_eq!(fixed(2, &[eq(&[(0, 1), (1, 1)], 5)]), vec![None, None]);
+    }
+
+    #[test]
+    fn a_combination_of_relations_fixes_what_none_does_alone() {
+        // Rows: x0 + x1 = 5, x2 + x3 = 7; columns: x0 + x2 = 4, x1 + x3 = 8.
+        // Rank 3 of 4: nothing is fixed.
+        let square = [
+            eq(&[(0, 1), (1, 1)], 5),
+            eq(&[(2, 1), (3, 1)], 7),
+            eq(&[(0, 1), (2, 1)], 4),
+            eq(&[(1, 1), (3, 1)], 8),
+        ];
+        assert_eq!(fixed(4, &square), vec![None; 4]);
+        // A total over another cut, x0 + x3 = 5, fixes all four: x = (1, 4, 3, 4).
+        let mut more = square.to_vec();
+        more[0].rhs = 5;
+        more[1].rhs = 7;
+        more.push(eq(&[(0, 1), (3, 1)], 5));
+        assert_eq!(fixed(4, &more), vec![Some(1), Some(4), Some(3), Some(4)]);
+    }
+
+    #[test]
+    fn differences_and_negative_values_come_back_signed() {
+        // x0 - x1 = -2, x1 = 5 -> x0 = 3
+        assert_eq!(
+            fixed(2, &[eq(&[(0, 1), (1, -1)], -2), eq(&[(1, 1)], 5)]),
+            vec![Some(3), Some(5)]
+        );
+        assert_eq!(signed(reduce(-7)), -7);
+    }
+}
