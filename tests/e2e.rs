@@ -5,5 +5,6 @@ mod fixtures;
 mod golden;
 mod ingest;
 mod properties;
+mod rankings;
 mod run;
 mod validation;

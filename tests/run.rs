@@ -94,9 +94,10 @@ fn run_on_the_sample_writes_a_complete_run_and_switches_current() {
         10,
         "one file per indicator"
     );
+    assert_eq!(count("published/rankings/"), 1, "the ranking");
     assert_eq!(
         outputs.len(),
-        16,
+        17,
         "nothing else, and no restricted/ without --restricted"
     );
     assert!(!run_dir.join("restricted").exists());

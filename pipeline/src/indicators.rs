@@ -58,6 +58,31 @@ pub const DERIVATIONS: [(&str, &str); 5] = [
     ),
 ];
 pub const CELLS_SQL: &str = include_str!("../../queries/indicators/cells.sql");
+pub const RANKINGS_SQL: &str = include_str!("../../queries/rankings/rankings.sql");
+
+/// The columns and types of `published/rankings`.
+pub fn rankings_schema() -> SchemaRef {
+    let f = |n: &str, t: DataType, nullable: bool| Field::new(n, t, nullable);
+    Arc::new(Schema::new(vec![
+        f("period_end_year", DataType::Int32, false),
+        f("window", DataType::Utf8, false),
+        f("geo_code", DataType::Int32, false),
+        f("geo_name", DataType::Utf8, false),
+        f("rank_participation", DataType::Int32, true),
+        f("rank_grade_mean", DataType::Int32, true),
+        f("rank_transition", DataType::Int32, true),
+        f("mean_rank", DataType::Float64, true),
+        f("bottom15_all", DataType::Boolean, false),
+    ]))
+}
+
+/// The three-year ranking (queries/rankings/rankings.sql), from the registered
+/// `cohort_fp9`.
+pub async fn rankings(ctx: &SessionContext) -> Result<RecordBatch> {
+    let (schema, batches) = sql(ctx, "queries/rankings/rankings.sql", RANKINGS_SQL).await?;
+    let all = concat_batches(&schema, &batches).map_err(|e| Error::internal("rankings", e))?;
+    conform(&all, &rankings_schema())
+}
 
 /// The columns and types of `published/indicators` (data-contract.md).
 pub fn cells_schema() -> SchemaRef {
@@ -181,6 +206,8 @@ async fn sql(
 /// The outputs of the indicator stage.
 #[derive(Debug)]
 pub struct Computed {
+    /// The three-year kommune ranking.
+    pub rankings: RecordBatch,
     pub cohort_fp9: RecordBatch,
     pub cohort_age: RecordBatch,
     /// All cells, in the contract's types and order.
@@ -211,7 +238,9 @@ pub async fn compute(
             .remove(name)
             .ok_or_else(|| Error::Internal(format!("{name} was not derived")))
     };
+    let rankings = rankings(ctx).await?;
     Ok(Computed {
+        rankings,
         cohort_fp9: take("cohort_fp9")?,
         cohort_age: take("cohort_age")?,
         cells,

@@ -265,6 +265,15 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
         let written = stages
             .time("publish", async {
                 let mut written = indicators::write_cells(&dir, &published, k).await?;
+                let rankings = &computed.rankings;
+                written.push(
+                    dir.put_parquet(
+                        "published/rankings/part-0.parquet",
+                        rankings.schema(),
+                        std::slice::from_ref(rankings),
+                    )
+                    .await?,
+                );
                 if settings.restricted {
                     for (name, batch) in [
                         ("cohort_fp9", &computed.cohort_fp9),
