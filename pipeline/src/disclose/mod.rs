@@ -399,9 +399,14 @@ pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, secondary: bool) -> Re
         .min()
         .map(|(_, _, v)| v)
     }
-    for _round in 0..100_000 {
+    for round in 0..100_000 {
         let view: Vec<Cell> = cells.iter().map(Cell::published).collect();
         let solved = solve(&view, codes);
+        tracing::debug!(
+            round,
+            withheld = view.iter().filter(|c| c.suppression.is_some()).count(),
+            "disclosure round"
+        );
         // 1. The simple rule: a relation with exactly one withheld count gets a second
         //    one, the smallest published count of the relation.
         let mut hidden: BTreeSet<Var> = BTreeSet::new();
@@ -420,6 +425,7 @@ pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, secondary: bool) -> Re
         // 2. The proof: what the attack still fixes below k.
         let found = exposures(&view, k, &solved);
         if found.is_empty() {
+            tracing::info!(rounds = round + 1, "disclosure control converged");
             return Ok(());
         }
         for e in &found {
