@@ -193,4 +193,105 @@ mod tests {
         );
         assert_eq!(signed(reduce(-7)), -7);
     }
+
+    /// An independent solver: exact rational Gauss-Jordan (i128 fractions) for small
+    /// systems. x_u is fixed exactly when some reduced row is zero outside column u.
+    fn fixed_rational(n: usize, eqs: &[Equation]) -> Vec<Option<i64>> {
+        fn gcd(a: i128, b: i128) -> i128 {
+            if b == 0 { a.abs() } else { gcd(b, a % b) }
+        }
+        #[derive(Clone, Copy)]
+        struct Q(i128, i128);
+        impl Q {
+            fn norm(self) -> Q {
+                let g = gcd(self.0, self.1).max(1) * self.1.signum();
+                Q(self.0 / g, self.1 / g)
+            }
+            fn sub(self, o: Q) -> Q {
+                Q(self.0 * o.1 - o.0 * self.1, self.1 * o.1).norm()
+            }
+            fn mul(self, o: Q) -> Q {
+                Q(self.0 * o.0, self.1 * o.1).norm()
+            }
+            fn div(self, o: Q) -> Q {
+                Q(self.0 * o.1, self.1 * o.0).norm()
+            }
+        }
+        let mut rows: Vec<Vec<Q>> = eqs
+            .iter()
+            .map(|e| {
+                let mut r = vec![Q(0, 1); n + 1];
+                for &(v, c) in &e.terms {
+                    r[v] = Q(r[v].0 + c as i128, 1);
+                }
+                r[n] = Q(e.rhs as i128, 1);
+                r
+            })
+            .collect();
+        let mut pr = 0;
+        let mut pivots = vec![];
+        for col in 0..n {
+            let Some(r) = (pr..rows.len()).find(|&r| rows[r][col].0 != 0) else {
+                continue;
+            };
+            rows.swap(pr, r);
+            let p = rows[pr][col];
+            for x in rows[pr].iter_mut() {
+                *x = x.div(p);
+            }
+            let pivot = rows[pr].clone();
+            for (i, row) in rows.iter_mut().enumerate() {
+                if i != pr && row[col].0 != 0 {
+                    let f = row[col];
+                    for (x, q) in row.iter_mut().zip(&pivot) {
+                        *x = x.sub(f.mul(*q));
+                    }
+                }
+            }
+            pivots.push((pr, col));
+            pr += 1;
+        }
+        let mut out = vec![None; n];
+        for (r, col) in pivots {
+            if rows[r][..n]
+                .iter()
+                .enumerate()
+                .all(|(j, x)| j == col || x.0 == 0)
+            {
+                let v = rows[r][n];
+                assert_eq!(v.1, 1, "fixed counts are integers");
+                out[col] = Some(v.0 as i64);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Random consistent systems with coefficients in -1..=1 (as the relations have):
+        /// the modular solver fixes exactly what exact rational elimination fixes.
+        #[test]
+        fn agrees_with_exact_rational_elimination(
+            values in proptest::collection::vec(-20i64..50, 1..7),
+            shape in proptest::collection::vec(proptest::collection::vec(-1i64..=1, 7), 0..8),
+        ) {
+            let n = values.len();
+            let eqs: Vec<Equation> = shape
+                .iter()
+                .map(|coefs| {
+                    let terms: Vec<(usize, i64)> =
+                        (0..n).filter(|&j| coefs[j] != 0).map(|j| (j, coefs[j])).collect();
+                    let rhs = terms.iter().map(|&(j, c)| c * values[j]).sum();
+                    Equation { terms, rhs }
+                })
+                .filter(|e| !e.terms.is_empty())
+                .collect();
+            let got = fixed(n, &eqs);
+            proptest::prop_assert_eq!(&got, &fixed_rational(n, &eqs));
+            for (j, v) in got.iter().enumerate() {
+                if let Some(v) = v {
+                    proptest::prop_assert_eq!(*v, values[j], "a fixed count has its true value");
+                }
+            }
+        }
+    }
 }
