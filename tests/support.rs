@@ -247,18 +247,8 @@ pub fn parse_cases(text: &str) -> (Vec<CaseRow>, Vec<(String, Vec<CaseRow>)>) {
 /// one file per extract at `<extract>/part-0.parquet`.
 pub fn write_base(dir: &Path) {
     let (base, _) = parse_cases(include_str!("cases/validation.txt"));
-    for e in Extract::ALL {
-        let rows: Vec<TextRow> = base
-            .iter()
-            .filter(|r| r.0 == e)
-            .map(|r| r.1.clone())
-            .collect();
-        write_parquet(
-            dir,
-            &format!("{}/part-0.parquet", e.name()),
-            &batch(e, &rows),
-        );
-    }
+    let rows: Vec<(Extract, TextRow)> = base.into_iter().map(|(e, row, _)| (e, row)).collect();
+    write_rows(dir, &rows);
 }
 
 /// The rejection reason of each source row of a single-file extract (None = accepted).
