@@ -79,9 +79,13 @@ pub fn rankings_schema() -> SchemaRef {
 /// The three-year ranking (queries/rankings/rankings.sql), from the registered
 /// `cohort_fp9`.
 pub async fn rankings(ctx: &SessionContext) -> Result<RecordBatch> {
-    let (schema, batches) = sql(ctx, "queries/rankings/rankings.sql", RANKINGS_SQL).await?;
-    let all = concat_batches(&schema, &batches).map_err(|e| Error::internal("rankings", e))?;
-    conform(&all, &rankings_schema())
+    query_as(
+        ctx,
+        "queries/rankings/rankings.sql",
+        RANKINGS_SQL,
+        &rankings_schema(),
+    )
+    .await
 }
 
 /// The columns and types of `published/indicators` (data-contract.md).
@@ -203,6 +207,18 @@ async fn sql(
     Ok((schema, batches))
 }
 
+/// Runs a query and returns its result as one batch of exactly `schema`.
+async fn query_as(
+    ctx: &SessionContext,
+    name: &str,
+    query: &str,
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
+    let (result_schema, batches) = sql(ctx, name, query).await?;
+    let all = concat_batches(&result_schema, &batches).map_err(|e| Error::internal(name, e))?;
+    conform(&all, schema, name)
+}
+
 /// The outputs of the indicator stage.
 #[derive(Debug)]
 pub struct Computed {
@@ -223,22 +239,30 @@ pub async fn compute(
     partitions: usize,
 ) -> Result<Computed> {
     register_params(ctx, config, extract_date)?;
-    let mut derived = std::collections::BTreeMap::new();
+    let mut cohorts = std::collections::BTreeMap::new();
     for (name, query) in DERIVATIONS {
         let (schema, batches) = sql(ctx, &format!("queries/derive/{name}.sql"), query).await?;
-        let all = concat_batches(&schema, &batches).map_err(|e| Error::internal(name, e))?;
-        register_batches(ctx, name, Arc::clone(&schema), batches, partitions)?;
-        derived.insert(name, all);
+        // The person-level cohorts are also an output (restricted/); the other
+        // derivations are only inputs of the next query.
+        if name.starts_with("cohort_") {
+            let all = concat_batches(&schema, &batches).map_err(|e| Error::internal(name, e))?;
+            cohorts.insert(name, all);
+        }
+        register_batches(ctx, name, schema, batches, partitions)?;
     }
-    let (schema, batches) = sql(ctx, "queries/indicators/cells.sql", CELLS_SQL).await?;
-    let cells = concat_batches(&schema, &batches).map_err(|e| Error::internal("cells", e))?;
-    let cells = conform(&cells, &cells_schema())?;
+    let cells = query_as(
+        ctx,
+        "queries/indicators/cells.sql",
+        CELLS_SQL,
+        &cells_schema(),
+    )
+    .await?;
+    let rankings = rankings(ctx).await?;
     let mut take = |name: &str| {
-        derived
+        cohorts
             .remove(name)
             .ok_or_else(|| Error::Internal(format!("{name} was not derived")))
     };
-    let rankings = rankings(ctx).await?;
     Ok(Computed {
         rankings,
         cohort_fp9: take("cohort_fp9")?,
@@ -247,8 +271,9 @@ pub async fn compute(
     })
 }
 
-/// Casts a query result to exactly the given schema (names, order, types).
-pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+/// Casts a query result to exactly the given schema (names, order, types); `name`
+/// names the query in errors.
+fn conform(batch: &RecordBatch, schema: &SchemaRef, name: &str) -> Result<RecordBatch> {
     let columns = schema
         .fields()
         .iter()
@@ -256,11 +281,12 @@ pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
             let i = batch
                 .schema()
                 .index_of(f.name())
-                .map_err(|e| Error::internal("cells", e))?;
-            cast(batch.column(i), f.data_type()).map_err(|e| Error::internal(f.name(), e))
+                .map_err(|e| Error::internal(name, e))?;
+            cast(batch.column(i), f.data_type())
+                .map_err(|e| Error::internal(format!("{name}: {}", f.name()), e))
         })
         .collect::<Result<Vec<ArrayRef>>>()?;
-    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| Error::internal("cells", e))
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| Error::internal(name, e))
 }
 
 /// Writes `published/indicators/indicator=<id>/part-0.parquet` for every indicator with

@@ -210,8 +210,11 @@ struct Solved {
     open_relations: Vec<(Vec<Var>, usize)>,
 }
 
-fn solve(cells: &[Cell], codes: &Codes) -> Solved {
-    let (places, rels) = relations(codes);
+/// The places and relations of [`relations`], built once per protection or attack.
+type Structure = (Vec<Place>, Vec<Vec<(Place, i64)>>);
+
+fn solve(cells: &[Cell], structure: &Structure) -> Solved {
+    let (places, rels) = structure;
     // What is published, and what exists but is withheld.
     let mut values: BTreeMap<Var, i64> = BTreeMap::new();
     let mut revealed: BTreeMap<Var, Vec<usize>> = BTreeMap::new();
@@ -246,7 +249,7 @@ fn solve(cells: &[Cell], codes: &Codes) -> Solved {
         let Some((num, den)) = counts_of(indicator) else {
             continue;
         };
-        for p in &places {
+        for p in places {
             if !present.contains(&(indicator.clone(), period.clone(), p.clone())) {
                 for kind in [Some(den), num].into_iter().flatten() {
                     values.entry((kind, period.clone(), p.clone())).or_insert(0);
@@ -263,7 +266,7 @@ fn solve(cells: &[Cell], codes: &Codes) -> Solved {
     let mut unknown_relations: BTreeMap<Var, Vec<Vec<Var>>> = BTreeMap::new();
     let mut open_relations = Vec::new();
     for (kind, period) in &systems {
-        for rel in &rels {
+        for rel in rels {
             let vars: Vec<(Var, i64)> = rel
                 .iter()
                 .map(|(p, c)| ((*kind, period.clone(), p.clone()), *c))
@@ -316,7 +319,7 @@ fn solve(cells: &[Cell], codes: &Codes) -> Solved {
 /// difference in 1..k-1. Works on the published view (counts of suppressed cells
 /// unknown).
 pub fn attack(published: &[Cell], k: i64, codes: &Codes) -> Vec<Exposure> {
-    exposures(published, k, &solve(published, codes))
+    exposures(published, k, &solve(published, &relations(codes)))
 }
 
 fn exposures(published: &[Cell], k: i64, solved: &Solved) -> Vec<Exposure> {
@@ -399,9 +402,10 @@ pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, secondary: bool) -> Re
         .min()
         .map(|(_, _, v)| v)
     }
+    let structure = relations(codes);
     for round in 0..100_000 {
         let view: Vec<Cell> = cells.iter().map(Cell::published).collect();
-        let solved = solve(&view, codes);
+        let solved = solve(&view, &structure);
         tracing::debug!(
             round,
             withheld = view.iter().filter(|c| c.suppression.is_some()).count(),
