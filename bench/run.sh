@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # make bench: times `skolegang run` on generated fixtures and prints the figures.
 # Usage: bench/run.sh [SCALE...]   (default: 1.0)
-# Fixtures are cached under $BENCH_DIR (default ~/.cache/skolegang-bench) by scale and
-# seed, so only the first run pays for generating them.
+# Fixtures are cached under $BENCH_DIR (default ~/.cache/skolegang-bench) by scale, seed
+# and a hash of the generator's source, so only the first run pays for generating them
+# and a changed generator never benchmarks stale data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${CARGO_TARGET_DIR:-$HOME/.cache/skolegang-target}/release/skolegang"
 BENCH_DIR="${BENCH_DIR:-$HOME/.cache/skolegang-bench}"
 SEED=1
+GENERATOR=$(cat pipeline/src/fixtures/*.rs pipeline/codes/* | sha256sum | cut -c1-12)
 scales=("$@")
 [ ${#scales[@]} -gt 0 ] || scales=(1.0)
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -m), skolegang $("$BIN" --version | cut -d' ' -f2)"
 for scale in "${scales[@]}"; do
-  input="$BENCH_DIR/fixtures-scale-$scale-seed-$SEED"
+  input="$BENCH_DIR/fixtures-scale-$scale-seed-$SEED-$GENERATOR"
   if [ ! -f "$input/.complete" ]; then
     start=$(date +%s.%N)
     "$BIN" --quiet fixtures --out "$input" --scale "$scale" --seed "$SEED"

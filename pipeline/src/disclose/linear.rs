@@ -15,7 +15,10 @@ fn reduce(x: i64) -> u64 {
 }
 
 fn mul(a: u64, b: u64) -> u64 {
-    ((a as u128 * b as u128) % P as u128) as u64
+    // Mersenne reduction: 2^61 = 1 (mod P), so x = hi * 2^61 + lo = hi + lo.
+    let x = a as u128 * b as u128;
+    let folded = (x as u64 & P) + (x >> 61) as u64;
+    if folded >= P { folded - P } else { folded }
 }
 
 fn sub(a: u64, b: u64) -> u64 {
@@ -59,87 +62,159 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
     x
 }
 
+/// An equation over the field, its terms merged by unknown and without zeros.
+struct Row {
+    terms: Vec<(usize, u64)>,
+    rhs: u64,
+}
+
 /// For each of `unknowns` variables, its value when the equations fix it.
+///
+/// First an exact reduction: an equation left with one unknown fixes it, and its value
+/// is substituted into the other equations, until no such equation remains. What is
+/// left is solved by Gauss-Jordan elimination per connected component.
 pub fn fixed(unknowns: usize, equations: &[Equation]) -> Vec<Option<i64>> {
-    // Connected components: unknowns that share an equation.
-    let mut parent: Vec<usize> = (0..unknowns).collect();
-    for eq in equations {
-        if let Some(&(first, _)) = eq.terms.first() {
-            for &(v, _) in &eq.terms[1..] {
-                let (a, b) = (find(&mut parent, first), find(&mut parent, v));
-                if a != b {
-                    parent[a.max(b)] = a.min(b);
+    let mut out: Vec<Option<u64>> = vec![None; unknowns];
+    let mut rows: Vec<Row> = equations
+        .iter()
+        .map(|eq| {
+            let mut terms: Vec<(usize, u64)> = Vec::with_capacity(eq.terms.len());
+            let mut sorted = eq.terms.clone();
+            sorted.sort_unstable_by_key(|t| t.0);
+            for (v, c) in sorted {
+                match terms.last_mut() {
+                    Some((last, acc)) if *last == v => *acc = (*acc + reduce(c)) % P,
+                    _ => terms.push((v, reduce(c))),
+                }
+            }
+            terms.retain(|t| t.1 != 0);
+            Row {
+                terms,
+                rhs: reduce(eq.rhs),
+            }
+        })
+        .collect();
+
+    // 1. Equations with a single unknown, propagated.
+    let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); unknowns];
+    for (r, row) in rows.iter().enumerate() {
+        for &(v, _) in &row.terms {
+            rows_of[v].push(r);
+        }
+    }
+    let mut queue: Vec<usize> = (0..rows.len())
+        .filter(|&r| rows[r].terms.len() == 1)
+        .collect();
+    while let Some(r) = queue.pop() {
+        let [(v, c)] = rows[r].terms[..] else {
+            continue;
+        };
+        let value = mul(rows[r].rhs, inverse(c));
+        out[v] = Some(value);
+        for &other in &rows_of[v] {
+            let row = &mut rows[other];
+            if let Some(i) = row.terms.iter().position(|t| t.0 == v) {
+                let (_, c) = row.terms.remove(i);
+                row.rhs = sub(row.rhs, mul(c, value));
+                if row.terms.len() == 1 {
+                    queue.push(other);
                 }
             }
         }
     }
-    let mut members: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-    for v in 0..unknowns {
-        let root = find(&mut parent, v);
-        members.entry(root).or_default().push(v);
+    rows.retain(|row| !row.terms.is_empty());
+
+    // 2. Connected components of what is left: unknowns that share an equation.
+    let mut parent: Vec<usize> = (0..unknowns).collect();
+    for row in &rows {
+        let first = row.terms[0].0;
+        for &(v, _) in &row.terms[1..] {
+            let (a, b) = (find(&mut parent, first), find(&mut parent, v));
+            if a != b {
+                parent[a.max(b)] = a.min(b);
+            }
+        }
     }
-    let mut by_component: std::collections::BTreeMap<usize, Vec<&Equation>> = Default::default();
-    for eq in equations.iter().filter(|e| !e.terms.is_empty()) {
-        let root = find(&mut parent, eq.terms[0].0);
-        by_component.entry(root).or_default().push(eq);
+    let mut component_rows: Vec<Vec<usize>> = vec![Vec::new(); unknowns];
+    for (r, row) in rows.iter().enumerate() {
+        let root = find(&mut parent, row.terms[0].0);
+        component_rows[root].push(r);
     }
-    let mut out = vec![None; unknowns];
-    for (root, eqs) in by_component {
-        let vars = &members[&root];
-        let column: std::collections::BTreeMap<usize, usize> =
-            vars.iter().enumerate().map(|(i, v)| (*v, i)).collect();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); unknowns];
+    for (v, value) in out.iter().enumerate() {
+        if value.is_none() {
+            let root = find(&mut parent, v);
+            members[root].push(v);
+        }
+    }
+    let mut column = vec![usize::MAX; unknowns];
+    for root in 0..unknowns {
+        let eqs = &component_rows[root];
+        if eqs.is_empty() {
+            continue;
+        }
+        let vars = &members[root];
+        for (i, &v) in vars.iter().enumerate() {
+            column[v] = i;
+        }
         let width = vars.len();
         // Dense rows: coefficients then the right-hand side.
-        let mut rows: Vec<Vec<u64>> = eqs
+        let mut dense: Vec<Vec<u64>> = eqs
             .iter()
-            .map(|eq| {
+            .map(|&r| {
                 let mut row = vec![0u64; width + 1];
-                for &(v, c) in &eq.terms {
-                    let j = column[&v];
-                    row[j] = (row[j] + reduce(c)) % P;
+                for &(v, c) in &rows[r].terms {
+                    row[column[v]] = c;
                 }
-                row[width] = reduce(eq.rhs);
+                row[width] = rows[r].rhs;
                 row
             })
             .collect();
-        // Gauss-Jordan to reduced row-echelon form.
+        // Gauss-Jordan to reduced row-echelon form. A pivot row is applied through its
+        // non-zero entries only: the relations are sparse.
         let mut pivot_row = 0;
         let mut pivots = Vec::new();
+        let mut nonzero = Vec::with_capacity(width + 1);
         for col in 0..width {
-            let Some(r) = (pivot_row..rows.len()).find(|&r| rows[r][col] != 0) else {
+            let Some(r) = (pivot_row..dense.len()).find(|&r| dense[r][col] != 0) else {
                 continue;
             };
-            rows.swap(pivot_row, r);
-            let inv = inverse(rows[pivot_row][col]);
-            for x in rows[pivot_row].iter_mut() {
-                *x = mul(*x, inv);
+            dense.swap(pivot_row, r);
+            let inv = inverse(dense[pivot_row][col]);
+            nonzero.clear();
+            for (j, x) in dense[pivot_row].iter_mut().enumerate() {
+                if *x != 0 {
+                    *x = mul(*x, inv);
+                    nonzero.push(j);
+                }
             }
-            let pivot = rows[pivot_row].clone();
-            for (i, row) in rows.iter_mut().enumerate() {
-                if i != pivot_row && row[col] != 0 {
-                    let f = row[col];
-                    for (x, p) in row.iter_mut().zip(&pivot) {
-                        *x = sub(*x, mul(f, *p));
+            let (before, rest) = dense.split_at_mut(pivot_row);
+            let (pivot, after) = rest.split_first_mut().expect("pivot row in range");
+            for row in before.iter_mut().chain(after.iter_mut()) {
+                let f = row[col];
+                if f != 0 {
+                    for &j in &nonzero {
+                        row[j] = sub(row[j], mul(f, pivot[j]));
                     }
                 }
             }
             pivots.push((pivot_row, col));
             pivot_row += 1;
-            if pivot_row == rows.len() {
+            if pivot_row == dense.len() {
                 break;
             }
         }
         for (r, col) in pivots {
-            let alone = rows[r][..width]
+            let alone = dense[r][..width]
                 .iter()
                 .enumerate()
                 .all(|(j, x)| j == col || *x == 0);
             if alone {
-                out[vars[col]] = Some(signed(rows[r][width]));
+                out[vars[col]] = Some(dense[r][width]);
             }
         }
     }
-    out
+    out.into_iter().map(|v| v.map(signed)).collect()
 }
 
 #[cfg(test)]

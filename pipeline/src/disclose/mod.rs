@@ -24,7 +24,6 @@ use serde::Serialize;
 
 use crate::codes::Codes;
 use crate::error::{Error, Result};
-use linear::Equation;
 
 /// The Parquet footer key holding the threshold k the cells were protected with.
 pub const K_METADATA: &str = "skolegang.disclosure_k";
@@ -96,8 +95,6 @@ pub fn counts_of(indicator: &str) -> Option<(Option<&'static str>, &'static str)
 /// A cell's place: geo_code (0 Danmark, 1081..1085 regions, kommune codes), group,
 /// placement. Codes of the three levels never collide.
 type Place = (i32, String, String);
-/// A count variable: count kind, period, place.
-type Var = (&'static str, String, Place);
 
 /// The additive relations between places, each a list of (place, coefficient) summing
 /// to zero: land = sum of regions, region = sum of its kommuner (for every group and
@@ -199,118 +196,217 @@ pub struct Exposure {
     pub value: i64,
 }
 
-/// What the attacker knows after solving: every count's value where it is fixed.
-struct Solved {
-    values: BTreeMap<Var, i64>,
-    /// Published counts (not zeros from absent cells), with the cells revealing them.
-    revealed: BTreeMap<Var, Vec<usize>>,
-    /// Unknown counts, and the relations (as lists of variables) they appear in.
-    unknown_relations: BTreeMap<Var, Vec<Vec<Var>>>,
-    /// Every relation with at least one unknown count, and how many it has.
-    open_relations: Vec<(Vec<Var>, usize)>,
+/// The cells' counts as variables of linear systems, interned: a variable is a (count
+/// kind, period) *system* and a place, numbered `system * places + place`. Systems and
+/// places are numbered in sorted order, so comparing numbers compares (kind, period,
+/// geo_code, group, placement), which is what makes choices deterministic.
+struct Model {
+    places: usize,
+    /// The relations of [`relations`] over place numbers.
+    rels: Vec<Vec<(usize, i64)>>,
+    /// For each place, the relations it appears in.
+    place_rels: Vec<Vec<usize>>,
+    systems: usize,
+    /// For each cell: its denominator's and numerator's variable.
+    cell_vars: Vec<[Option<usize>; 2]>,
+    /// For each variable: the cells that carry it (publish it when not suppressed).
+    var_cells: Vec<Vec<usize>>,
+    /// Variables known to be zero: a computed indicator has no cell at that place.
+    zero: Vec<bool>,
 }
 
-/// The places and relations of [`relations`], built once per protection or attack.
-type Structure = (Vec<Place>, Vec<Vec<(Place, i64)>>);
-
-fn solve(cells: &[Cell], structure: &Structure) -> Solved {
-    let (places, rels) = structure;
-    // What is published, and what exists but is withheld.
-    let mut values: BTreeMap<Var, i64> = BTreeMap::new();
-    let mut revealed: BTreeMap<Var, Vec<usize>> = BTreeMap::new();
-    let mut withheld: BTreeSet<Var> = BTreeSet::new();
-    let mut present: BTreeSet<(String, String, Place)> = BTreeSet::new();
-    let mut systems: BTreeSet<(&'static str, String)> = BTreeSet::new();
-    let mut indicator_periods: BTreeSet<(String, String)> = BTreeSet::new();
-    for (i, c) in cells.iter().enumerate() {
-        let Some((num, den)) = counts_of(&c.indicator) else {
-            continue;
-        };
-        present.insert((c.indicator.clone(), c.period.clone(), c.place()));
-        indicator_periods.insert((c.indicator.clone(), c.period.clone()));
-        for (kind, value) in [(Some(den), c.denominator), (num, c.numerator)] {
-            let Some(kind) = kind else { continue };
-            let var = (kind, c.period.clone(), c.place());
-            systems.insert((kind, c.period.clone()));
-            match value {
-                Some(v) => {
-                    values.insert(var.clone(), v);
-                    revealed.entry(var).or_default().push(i);
-                }
-                None => {
-                    withheld.insert(var);
-                }
-            }
-        }
-    }
-    // Absent cells: a computed indicator without a cell at a place has no population
-    // there, so its counts are zero.
-    for (indicator, period) in &indicator_periods {
-        let Some((num, den)) = counts_of(indicator) else {
-            continue;
-        };
-        for p in places {
-            if !present.contains(&(indicator.clone(), period.clone(), p.clone())) {
+impl Model {
+    fn new(cells: &[Cell], codes: &Codes) -> Model {
+        let (structure_places, structure_rels) = relations(codes);
+        let mut place_set: BTreeSet<Place> = structure_places.iter().cloned().collect();
+        let mut system_set: BTreeSet<(&'static str, &str)> = BTreeSet::new();
+        for c in cells {
+            if let Some((num, den)) = counts_of(&c.indicator) {
+                place_set.insert(c.place());
                 for kind in [Some(den), num].into_iter().flatten() {
-                    values.entry((kind, period.clone(), p.clone())).or_insert(0);
+                    system_set.insert((kind, c.period.as_str()));
                 }
             }
         }
+        let place_ids: BTreeMap<&Place, usize> =
+            place_set.iter().enumerate().map(|(i, p)| (p, i)).collect();
+        let system_ids: BTreeMap<(&str, &str), usize> = system_set
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (*s, i))
+            .collect();
+        let places = place_set.len();
+        let rels: Vec<Vec<(usize, i64)>> = structure_rels
+            .iter()
+            .map(|rel| rel.iter().map(|(p, c)| (place_ids[p], *c)).collect())
+            .collect();
+        let mut place_rels = vec![Vec::new(); places];
+        for (r, rel) in rels.iter().enumerate() {
+            for &(p, _) in rel {
+                place_rels[p].push(r);
+            }
+        }
+        let systems = system_set.len();
+        let vars = systems * places;
+        let mut var_cells = vec![Vec::new(); vars];
+        let mut cell_vars = Vec::with_capacity(cells.len());
+        // Which (indicator, period) has a cell at which place.
+        let mut present: BTreeMap<(&str, &str), Vec<bool>> = BTreeMap::new();
+        for (i, c) in cells.iter().enumerate() {
+            let Some((num, den)) = counts_of(&c.indicator) else {
+                cell_vars.push([None, None]);
+                continue;
+            };
+            let place = place_ids[&c.place()];
+            present
+                .entry((c.indicator.as_str(), c.period.as_str()))
+                .or_insert_with(|| vec![false; places])[place] = true;
+            let var = |kind: Option<&'static str>| {
+                kind.map(|k| system_ids[&(k, c.period.as_str())] * places + place)
+            };
+            let pair = [var(Some(den)), var(num)];
+            for v in pair.into_iter().flatten() {
+                var_cells[v].push(i);
+            }
+            cell_vars.push(pair);
+        }
+        // Absent cells: a computed indicator without a cell at a place has no population
+        // there, so its counts are zero.
+        let mut zero = vec![false; vars];
+        for ((indicator, period), here) in &present {
+            let Some((num, den)) = counts_of(indicator) else {
+                continue;
+            };
+            for kind in [Some(den), num].into_iter().flatten() {
+                let base = system_ids[&(kind, *period)] * places;
+                for (p, _) in here.iter().enumerate().filter(|(_, h)| !**h) {
+                    zero[base + p] = true;
+                }
+            }
+        }
+        Model {
+            places,
+            rels,
+            place_rels,
+            systems,
+            cell_vars,
+            var_cells,
+            zero,
+        }
     }
-    let unknown: Vec<Var> = withheld
-        .into_iter()
-        .filter(|v| !values.contains_key(v))
-        .collect();
-    let index: BTreeMap<&Var, usize> = unknown.iter().enumerate().map(|(i, v)| (v, i)).collect();
-    let mut equations = Vec::new();
-    let mut unknown_relations: BTreeMap<Var, Vec<Vec<Var>>> = BTreeMap::new();
-    let mut open_relations = Vec::new();
-    for (kind, period) in &systems {
-        for rel in rels {
-            let vars: Vec<(Var, i64)> = rel
-                .iter()
-                .map(|(p, c)| ((*kind, period.clone(), p.clone()), *c))
-                .collect();
-            let terms: Vec<(usize, i64)> = vars
-                .iter()
-                .filter_map(|(v, c)| index.get(v).map(|i| (*i, *c)))
-                .collect();
-            if terms.is_empty() {
+}
+
+/// What the attacker knows: published counts, zeros, and what the relations fix.
+struct Solved {
+    /// Per variable: its published value, with how many cells publish it.
+    published: Vec<Option<(i64, usize)>>,
+    /// Per variable: withheld (carried by cells, none of which publishes it, not zero).
+    unknown: Vec<bool>,
+    /// Per variable: the value the attacker has (published, zero or fixed).
+    value: Vec<Option<i64>>,
+    /// The `unknown` pattern each system was last solved with.
+    solved_with: Vec<Option<Vec<bool>>>,
+}
+
+impl Solved {
+    fn new(model: &Model) -> Solved {
+        let vars = model.systems * model.places;
+        Solved {
+            published: vec![None; vars],
+            unknown: vec![false; vars],
+            value: vec![None; vars],
+            solved_with: vec![None; model.systems],
+        }
+    }
+
+    /// Reads what the cells publish. Systems whose withheld counts did not change keep
+    /// what was fixed in them.
+    fn observe(&mut self, model: &Model, cells: &[Cell]) {
+        self.published.iter_mut().for_each(|p| *p = None);
+        for (c, vars) in cells.iter().zip(&model.cell_vars) {
+            if c.suppression.is_some() {
                 continue;
             }
-            let rhs = -vars
-                .iter()
-                .map(|(v, c)| c * values.get(v).copied().unwrap_or(0))
-                .sum::<i64>();
-            let members: Vec<Var> = vars.iter().map(|(v, _)| v.clone()).collect();
-            for (v, _) in vars.iter().filter(|(v, _)| index.contains_key(v)) {
-                unknown_relations
-                    .entry(v.clone())
-                    .or_default()
-                    .push(members.clone());
+            for (v, value) in vars.iter().zip([c.denominator, c.numerator]) {
+                if let (Some(v), Some(value)) = (v, value) {
+                    let n = self.published[*v].map_or(0, |(_, n)| n);
+                    self.published[*v] = Some((value, n + 1));
+                }
             }
-            open_relations.push((members, terms.len()));
-            equations.push(Equation { terms, rhs });
+        }
+        for v in 0..self.unknown.len() {
+            self.unknown[v] =
+                self.published[v].is_none() && !model.zero[v] && !model.var_cells[v].is_empty();
         }
     }
-    for (i, v) in linear::fixed(unknown.len(), &equations)
-        .into_iter()
-        .enumerate()
-    {
-        if let Some(v) = v {
-            values.insert(unknown[i].clone(), v);
+
+    /// Solves every system whose withheld counts changed since it was last solved.
+    fn solve(&mut self, model: &Model) {
+        let n = model.places;
+        for s in 0..model.systems {
+            let range = s * n..(s + 1) * n;
+            if self.solved_with[s].as_deref() == Some(&self.unknown[range.clone()]) {
+                continue;
+            }
+            let known = |v: usize| match self.published[v] {
+                Some((x, _)) => x,
+                None => 0,
+            };
+            let mut index = vec![usize::MAX; n];
+            let mut unknown = Vec::new();
+            for (p, slot) in index.iter_mut().enumerate() {
+                if self.unknown[s * n + p] {
+                    *slot = unknown.len();
+                    unknown.push(p);
+                }
+            }
+            let mut equations = Vec::new();
+            for rel in &model.rels {
+                let terms: Vec<(usize, i64)> = rel
+                    .iter()
+                    .filter(|(p, _)| index[*p] != usize::MAX)
+                    .map(|(p, c)| (index[*p], *c))
+                    .collect();
+                if terms.is_empty() {
+                    continue;
+                }
+                let rhs = -rel
+                    .iter()
+                    .filter(|(p, _)| index[*p] == usize::MAX)
+                    .map(|(p, c)| c * known(s * n + p))
+                    .sum::<i64>();
+                equations.push(linear::Equation { terms, rhs });
+            }
+            let fixed = linear::fixed(unknown.len(), &equations);
+            for p in 0..n {
+                let v = s * n + p;
+                self.value[v] = if self.unknown[v] {
+                    fixed[index[p]]
+                } else {
+                    Some(known(v))
+                };
+            }
+            self.solved_with[s] = Some(self.unknown[range].to_vec());
         }
     }
-    for v in &unknown {
-        if !values.contains_key(v) {
-            unknown_relations.entry(v.clone()).or_default();
-        }
+
+    /// The relations of a variable's system, as variables.
+    fn members<'a>(
+        &self,
+        model: &'a Model,
+        var: usize,
+        rel: usize,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let base = var - var % model.places;
+        model.rels[rel].iter().map(move |(p, _)| base + p)
     }
-    Solved {
-        values,
-        revealed,
-        unknown_relations,
-        open_relations,
+
+    /// The cheapest of some published counts: smallest value, then fewest cells, then
+    /// order.
+    fn cheapest(&self, vars: impl Iterator<Item = usize>) -> Option<usize> {
+        vars.filter_map(|v| self.published[v].map(|(x, n)| (x, n, v)))
+            .min()
+            .map(|(_, _, v)| v)
     }
 }
 
@@ -319,24 +415,27 @@ fn solve(cells: &[Cell], structure: &Structure) -> Solved {
 /// difference in 1..k-1. Works on the published view (counts of suppressed cells
 /// unknown).
 pub fn attack(published: &[Cell], k: i64, codes: &Codes) -> Vec<Exposure> {
-    exposures(published, k, &solve(published, &relations(codes)))
+    let model = Model::new(published, codes);
+    let mut solved = Solved::new(&model);
+    solved.observe(&model, published);
+    solved.solve(&model);
+    exposures(published, k, &model, &solved)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect()
 }
 
-fn exposures(published: &[Cell], k: i64, solved: &Solved) -> Vec<Exposure> {
+/// Exposed cells, with the index of each.
+fn exposures(published: &[Cell], k: i64, model: &Model, solved: &Solved) -> Vec<(usize, Exposure)> {
     let mut out = Vec::new();
-    for c in published.iter().filter(|c| c.suppression.is_some()) {
-        let Some((num, den)) = counts_of(&c.indicator) else {
+    for (i, c) in published.iter().enumerate() {
+        if c.suppression.is_none() {
             continue;
-        };
-        let get = |kind: Option<&'static str>| {
-            kind.and_then(|k| {
-                solved
-                    .values
-                    .get(&(k, c.period.clone(), c.place()))
-                    .copied()
-            })
-        };
-        let (n, d) = (get(num), get(Some(den)));
+        }
+        let [den, num] = model.cell_vars[i];
+        let Some(den) = den else { continue };
+        let d = solved.value[den];
+        let n = num.and_then(|v| solved.value[v]);
         let exposure = |count: &str, value: i64| Exposure {
             indicator: c.indicator.clone(),
             period: c.period.clone(),
@@ -346,15 +445,18 @@ fn exposures(published: &[Cell], k: i64, solved: &Solved) -> Vec<Exposure> {
             count: count.to_string(),
             value,
         };
-        if let Some(d) = d.filter(|d| (1..k).contains(d)) {
-            out.push(exposure("denominator", d));
+        let found = if let Some(d) = d.filter(|d| (1..k).contains(d)) {
+            exposure("denominator", d)
         } else if let Some(n) = n.filter(|n| (1..k).contains(n)) {
-            out.push(exposure("numerator", n));
+            exposure("numerator", n)
         } else if let (Some(n), Some(d)) = (n, d)
             && (1..k).contains(&(d - n))
         {
-            out.push(exposure("complement", d - n));
-        }
+            exposure("complement", d - n)
+        } else {
+            continue;
+        };
+        out.push((i, found));
     }
     out
 }
@@ -380,105 +482,98 @@ pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, secondary: bool) -> Re
     if !secondary {
         return Ok(());
     }
-    // Hides a published count: every cell revealing it becomes a secondary suppression.
-    fn hide(cells: &mut [Cell], solved: &Solved, var: &Var) {
-        for &i in solved.revealed.get(var).into_iter().flatten() {
+    let model = Model::new(cells, codes);
+    let mut solved = Solved::new(&model);
+    // Hides a published count: every cell publishing it becomes a secondary suppression.
+    let hide = |cells: &mut [Cell], var: usize| {
+        for &i in &model.var_cells[var] {
             if cells[i].suppression.is_none() {
                 cells[i].suppression = Some(Suppression::Secondary);
             }
         }
-    }
-    // The cheapest of some published counts: smallest value, then fewest cells, then order.
-    fn cheapest<'a>(solved: &Solved, vars: impl Iterator<Item = &'a Var>) -> Option<Var> {
-        vars.filter_map(|v| {
-            solved.revealed.get(v).map(|cells| {
-                (
-                    solved.values.get(v).copied().unwrap_or(0),
-                    cells.len(),
-                    v.clone(),
-                )
-            })
-        })
-        .min()
-        .map(|(_, _, v)| v)
-    }
-    let structure = relations(codes);
+    };
+    let n = model.places;
     for round in 0..100_000 {
-        let view: Vec<Cell> = cells.iter().map(Cell::published).collect();
-        let solved = solve(&view, &structure);
+        solved.observe(&model, cells);
         tracing::debug!(
             round,
-            withheld = view.iter().filter(|c| c.suppression.is_some()).count(),
+            withheld = cells.iter().filter(|c| c.suppression.is_some()).count(),
             "disclosure round"
         );
         // 1. The simple rule: a relation with exactly one withheld count gets a second
         //    one, the smallest published count of the relation.
-        let mut hidden: BTreeSet<Var> = BTreeSet::new();
-        for (members, unknowns) in &solved.open_relations {
-            if *unknowns == 1
-                && !members.iter().any(|m| hidden.contains(m))
-                && let Some(var) = cheapest(&solved, members.iter())
-            {
-                hide(cells, &solved, &var);
-                hidden.insert(var);
+        let mut hidden = vec![false; solved.unknown.len()];
+        let mut any = false;
+        for s in 0..model.systems {
+            for rel in &model.rels {
+                let members = || rel.iter().map(|(p, _)| s * n + p);
+                if members().filter(|v| solved.unknown[*v]).count() == 1
+                    && !members().any(|m| hidden[m])
+                    && let Some(var) = solved.cheapest(members())
+                {
+                    hide(cells, var);
+                    hidden[var] = true;
+                    any = true;
+                }
             }
         }
-        if !hidden.is_empty() {
+        if any {
             continue;
         }
         // 2. The proof: what the attack still fixes below k.
-        let found = exposures(&view, k, &solved);
+        solved.solve(&model);
+        let found = exposures(cells, k, &model, &solved);
         if found.is_empty() {
             tracing::info!(rounds = round + 1, "disclosure control converged");
             return Ok(());
         }
-        for e in &found {
-            let (num, den) =
-                counts_of(&e.indicator).ok_or_else(|| Error::Internal(e.indicator.clone()))?;
-            let place = (e.geo_code, e.group.clone(), e.placement.clone());
-            let targets: Vec<Var> = match e.count.as_str() {
+        for (i, e) in &found {
+            let [den, num] = model.cell_vars[*i];
+            let targets: Vec<usize> = match e.count.as_str() {
                 "denominator" => vec![den],
-                "numerator" => num.into_iter().collect(),
-                _ => num.into_iter().chain([den]).collect(),
+                "numerator" => vec![num],
+                _ => vec![num, den],
             }
             .into_iter()
-            .map(|kind| (kind, e.period.clone(), place.clone()))
+            .flatten()
             .collect();
-            if targets.iter().any(|t| hidden.contains(t)) {
+            if targets.iter().any(|t| hidden[*t]) {
                 continue;
             }
             // A count published by another indicator is hidden there.
-            let choice = cheapest(&solved, targets.iter()).or_else(|| {
+            let choice = solved.cheapest(targets.iter().copied()).or_else(|| {
                 // Otherwise the smallest published count that pins it: breadth-first
                 // through the withheld counts it is related to.
-                let mut seen: BTreeSet<Var> = targets.iter().cloned().collect();
-                let mut queue: std::collections::VecDeque<Var> = targets.iter().cloned().collect();
+                let mut seen: BTreeSet<usize> = targets.iter().copied().collect();
+                let mut queue: std::collections::VecDeque<usize> =
+                    targets.iter().copied().collect();
                 let mut reached = Vec::new();
                 while let Some(u) = queue.pop_front() {
-                    for rel in solved.unknown_relations.get(&u).into_iter().flatten() {
-                        for other in rel {
-                            if seen.insert(other.clone()) {
-                                if solved.unknown_relations.contains_key(other) {
-                                    queue.push_back(other.clone());
-                                } else if !hidden.contains(other) {
-                                    reached.push(other.clone());
+                    for &rel in &model.place_rels[u % n] {
+                        for other in solved.members(&model, u, rel) {
+                            if seen.insert(other) {
+                                if solved.unknown[other] {
+                                    queue.push_back(other);
+                                } else if !hidden[other] {
+                                    reached.push(other);
                                 }
                             }
                         }
                     }
                 }
-                cheapest(&solved, reached.iter())
+                solved.cheapest(reached.into_iter())
             });
             if let Some(var) = choice {
-                hide(cells, &solved, &var);
-                hidden.insert(var);
+                hide(cells, var);
+                hidden[var] = true;
+                any = true;
             }
         }
-        if hidden.is_empty() {
+        if !any {
             return Err(Error::Internal(format!(
                 "disclosure control cannot protect {} exposed cells (first: {:?})",
                 found.len(),
-                found.first()
+                found.first().map(|(_, e)| e)
             )));
         }
     }
