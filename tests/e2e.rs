@@ -6,5 +6,6 @@ mod golden;
 mod ingest;
 mod properties;
 mod rankings;
+mod reports;
 mod run;
 mod validation;

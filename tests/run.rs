@@ -33,7 +33,7 @@ fn run_on_the_sample_writes_a_complete_run_and_switches_current() {
     let out = tempfile::tempdir().expect("tempdir");
     let root = out.path().join("out");
     assert_eq!(
-        cli(&["run", "--output", root.to_str().expect("utf8")]),
+        cli(&["run", "--no-pdf", "--output", root.to_str().expect("utf8")]),
         ExitCode::Success
     );
     let current = std::fs::read_link(root.join("current")).expect("current is a symlink");
@@ -96,8 +96,14 @@ fn run_on_the_sample_writes_a_complete_run_and_switches_current() {
     );
     assert_eq!(count("published/rankings/"), 1, "the ranking");
     assert_eq!(
+        count("published/reports/"),
+        98 * 4 + 1,
+        "per kommune rapport.html, indikatorer.csv/.parquet, manifest.json (no PDF with --no-pdf); index.html"
+    );
+    assert_eq!(count("published/bundles/"), 98, "one zip per kommune");
+    assert_eq!(
         outputs.len(),
-        17,
+        17 + 98 * 5 + 1,
         "nothing else, and no restricted/ without --restricted"
     );
     assert!(!run_dir.join("restricted").exists());
@@ -199,7 +205,7 @@ fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
     let out = tempfile::tempdir().expect("tempdir");
     let root = out.path().to_str().expect("utf8");
     assert_eq!(
-        cli(&["run", "--output", root, "--restricted"]),
+        cli(&["run", "--no-pdf", "--output", root, "--restricted"]),
         ExitCode::Success
     );
     let run_dir = out.path().join("current");
@@ -207,14 +213,32 @@ fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
     let age = skolegang_tests::read_parquet(&run_dir.join("restricted/cohort_age"));
     assert!(fp9.num_rows() > 1000 && age.num_rows() > 1000);
     assert!(fp9.schema().index_of("person_id").is_ok());
-    // No published file has a person_id column or any person-level row.
+    // No published file has a person_id column or any person-level row, and no
+    // report, CSV or manifest mentions a person_id.
+    let ids: std::collections::BTreeSet<String> = {
+        use datafusion::arrow::array::AsArray;
+        let col = fp9.column_by_name("person_id").expect("person_id");
+        let col =
+            datafusion::arrow::compute::cast(col, &datafusion::arrow::datatypes::DataType::Utf8)
+                .expect("as text");
+        col.as_string::<i32>()
+            .iter()
+            .flatten()
+            .map(str::to_string)
+            .collect()
+    };
     for file in skolegang_tests::walk(&run_dir.join("published")) {
-        let b = skolegang_tests::read_parquet(&file);
-        assert!(
-            b.schema().index_of("person_id").is_err(),
-            "{}",
-            file.display()
-        );
+        let name = file.display().to_string();
+        if name.ends_with(".parquet") {
+            let b = skolegang_tests::read_parquet(&file);
+            assert!(b.schema().index_of("person_id").is_err(), "{name}");
+        } else if !name.ends_with(".zip") && !name.ends_with(".pdf") {
+            let text = std::fs::read_to_string(&file).expect("text");
+            let leaked = text
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
+                .find(|token| ids.contains(*token));
+            assert_eq!(leaked, None, "{name}");
+        }
     }
     let cells = skolegang_tests::read_cells(&run_dir);
     assert!(
@@ -233,20 +257,55 @@ fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
     assert_eq!(land_total as usize, fp9.num_rows());
 }
 
-/// Every file under `published/` and `quarantine/` of a run, relative path → bytes.
+/// Every file under `published/` and `quarantine/` of a run, relative path → bytes. The
+/// reports name their run, so the run id is blanked in them, and a zip is compared by
+/// its entries (the zip's own determinism is a unit test of `report::bundle`).
 fn run_files(run_dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    ["published", "quarantine"]
+    let run_id = run_dir
+        .canonicalize()
+        .expect("run")
+        .file_name()
+        .expect("run id")
+        .to_string_lossy()
+        .into_owned();
+    // A report folder's manifest.json lists checksums of files that name the run.
+    let blank = |bytes: Vec<u8>| -> Vec<u8> {
+        match String::from_utf8(bytes) {
+            Ok(text) => text
+                .replace(&run_id, "[run-id]")
+                .lines()
+                .filter(|l| !l.contains("\"sha256\"") && !l.contains("\"size\""))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes(),
+            Err(e) => e.into_bytes(),
+        }
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for f in ["published", "quarantine"]
         .iter()
         .flat_map(|d| skolegang_tests::walk(&run_dir.join(d)))
-        .map(|f| {
-            let rel = f
-                .strip_prefix(run_dir)
-                .expect("inside")
-                .display()
-                .to_string();
-            (rel, std::fs::read(&f).expect("read"))
-        })
-        .collect()
+    {
+        let rel = f
+            .strip_prefix(run_dir)
+            .expect("inside")
+            .display()
+            .to_string();
+        if rel.ends_with(".zip") {
+            let mut archive =
+                zip::ZipArchive::new(std::fs::File::open(&f).expect("zip")).expect("archive");
+            for i in 0..archive.len() {
+                let mut entry = archive.by_index(i).expect("entry");
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
+                let name = entry.name().expect("entry name").to_string();
+                out.insert(format!("{rel}!{name}"), blank(bytes));
+            }
+        } else {
+            out.insert(rel, blank(std::fs::read(&f).expect("read")));
+        }
+    }
+    out
 }
 
 #[test]
@@ -257,7 +316,14 @@ fn reruns_and_thread_counts_give_byte_identical_outputs() {
         let root = out.path().join(format!("out-{}", runs.len()));
         let root_str = root.to_str().expect("utf8");
         assert_eq!(
-            cli(&["run", "--output", root_str, "--threads", threads]),
+            cli(&[
+                "run",
+                "--no-pdf",
+                "--output",
+                root_str,
+                "--threads",
+                threads
+            ]),
             ExitCode::Success
         );
         runs.push(run_files(&root.join("current")));
@@ -278,7 +344,10 @@ fn reruns_and_thread_counts_give_byte_identical_outputs() {
 fn the_audit_passes_on_a_run_and_catches_a_stricter_threshold() {
     let out = tempfile::tempdir().expect("tempdir");
     let root = out.path().to_str().expect("utf8");
-    assert_eq!(cli(&["run", "--output", root]), ExitCode::Success);
+    assert_eq!(
+        cli(&["run", "--no-pdf", "--output", root]),
+        ExitCode::Success
+    );
     assert_eq!(cli(&["audit", root]), ExitCode::Success);
     // Cells protected with k = 5 leave counts of 5..9 recoverable: k = 10 finds them.
     assert_eq!(cli(&["audit", root, "--k", "10"]), ExitCode::InputRejected);

@@ -141,6 +141,7 @@ pub fn settings(input: &str, extract_date: &str) -> Settings {
         extract_date,
         threads: 2,
         restricted: false,
+        pdf: false,
     }
 }
 
@@ -165,10 +166,11 @@ pub fn cli(args: &[&str]) -> ExitCode {
     skolegang::cli::main_with(all)
 }
 
-/// `skolegang run --input INPUT --output OUT` plus `extra` arguments, in-process.
+/// `skolegang run --no-pdf --input INPUT --output OUT` plus `extra` arguments, in-process.
 pub fn run_on(input: &Path, out: &Path, extra: &[&str]) -> ExitCode {
     let (input, out) = (input.to_str().expect("utf8"), out.to_str().expect("utf8"));
-    let mut args = vec!["run", "--input", input, "--output", out];
+    // PDFs are tested once, in reports.rs; elsewhere they would only cost time.
+    let mut args = vec!["run", "--no-pdf", "--input", input, "--output", out];
     args.extend_from_slice(extra);
     cli(&args)
 }
@@ -430,6 +432,7 @@ fn computed(input: &Path, config: &Path, allow_rejects: bool) -> Vec<Cell> {
         extract_date,
         threads: 2,
         restricted: false,
+        pdf: false,
     };
     block_on(async {
         let checked = run::ingest_and_validate(&settings)

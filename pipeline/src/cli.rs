@@ -102,6 +102,10 @@ pub struct RunArgs {
     /// for researchers with an approved project. Never under published/.
     #[arg(long)]
     pub restricted: bool,
+    /// Do not print the reports to PDF (by default they are, with headless Chromium,
+    /// when it is installed).
+    #[arg(long)]
+    pub no_pdf: bool,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +167,7 @@ impl InputArgs {
             extract_date,
             threads,
             restricted: false,
+            pdf: true,
         })
     }
 }
@@ -181,6 +186,7 @@ pub fn execute(cli: &Cli) -> Result<String> {
         Command::Run(args) => {
             let settings = Settings {
                 restricted: args.restricted,
+                pdf: !args.no_pdf,
                 ..args.input.settings()?
             };
             let output = Root::parse(&args.output)?;

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod logging;
 pub mod manifest;
 pub mod publish;
+pub mod report;
 pub mod run;
 pub mod session;
 pub mod store;

@@ -21,6 +21,7 @@ use crate::indicators;
 use crate::ingest::{self, InputFile};
 use crate::manifest::{ExtractInput, Manifest};
 use crate::publish::{self, RunDir};
+use crate::report;
 use crate::session;
 use crate::store::Root;
 use crate::validate::{self, Validated};
@@ -34,6 +35,8 @@ pub struct Settings {
     pub threads: usize,
     /// Also write the person-level cohorts under `restricted/`.
     pub restricted: bool,
+    /// Print the reports to PDF with headless Chromium (when it is found).
+    pub pdf: bool,
 }
 
 /// One extract after ingest and validation.
@@ -301,6 +304,36 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
                 report.exposures.len()
             )));
         }
+        let basis = report::Basis::new(
+            &run_id,
+            settings.extract_date,
+            checked
+                .extracts
+                .iter()
+                .map(|x| x.validated.counts.rows_accepted)
+                .sum(),
+            checked
+                .extracts
+                .iter()
+                .map(|x| x.validated.counts.rows_rejected)
+                .sum(),
+            k,
+        );
+        let rendered = stages
+            .time("reports", async {
+                report::render(&published, &computed.rankings, &Codes::embedded()?, &basis)
+            })
+            .await?;
+        let pdfs = stages
+            .time("pdf", async { Ok(report_pdfs(settings, &rendered)) })
+            .await?;
+        let written = stages
+            .time(
+                "bundles",
+                report::bundle::write_all(&dir, &rendered, pdfs, &basis),
+            )
+            .await?;
+        outputs.extend(written);
     }
     let manifest = Manifest {
         run_id: run_id.clone(),
@@ -349,6 +382,36 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
         manifest,
         headline,
     })
+}
+
+/// The PDF of every report, or `None` (with a warning saying why) when PDFs are off, no
+/// Chromium is found, or the browser fails: a run does not fail for want of PDFs.
+fn report_pdfs(settings: &Settings, rendered: &report::Rendered) -> Option<Vec<Vec<u8>>> {
+    if !settings.pdf {
+        info!("PDFs skipped (--no-pdf)");
+        return None;
+    }
+    let Some(chromium) = report::pdf::find_chromium() else {
+        warn!(
+            "no Chromium found (looked for $SKOLEGANG_CHROMIUM, chromium, chromium-browser, google-chrome on PATH): the bundles have no rapport.pdf; install chromium or pass --no-pdf"
+        );
+        return None;
+    };
+    let print = || -> Result<Vec<Vec<u8>>> {
+        let mut browser = report::pdf::Browser::launch(&chromium)?;
+        rendered
+            .kommuner
+            .iter()
+            .map(|k| browser.print(&k.html, &format!("{} Kommune", k.name)))
+            .collect()
+    };
+    match print() {
+        Ok(pdfs) => Some(pdfs),
+        Err(e) => {
+            warn!("PDFs not made: {e}");
+            None
+        }
+    }
 }
 
 /// A readable accounting table: rows read, accepted, rejected by extract and reason.

@@ -1,0 +1,368 @@
+//! Report bundles (issue 5): for each of the 98 kommuner a folder
+//! `published/reports/<code>-<slug>/` with `rapport.html`, `rapport.pdf`,
+//! `indikatorer.csv`, `indikatorer.parquet` and `manifest.json`, the folder zipped to
+//! `published/bundles/<code>-<slug>.zip`, and the national overview
+//! `published/reports/index.html`.
+//!
+//! Everything is built from the published, disclosure-controlled cells and the ranking
+//! ([`model`]); the layout is minijinja templates in `report-templates/` ([`templates`]);
+//! charts are SVG ([`chart`]); PDFs are printed by headless Chromium ([`pdf`]).
+
+pub mod bundle;
+pub mod chart;
+pub mod csv;
+pub mod format;
+pub mod model;
+pub mod pdf;
+pub mod templates;
+pub mod texts;
+
+use chrono::NaiveDate;
+use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::Int32Type;
+use serde::Serialize;
+
+use crate::codes::Codes;
+use crate::error::{Error, Result};
+use model::{Area, ChartView, PlacementTable, Published, Rank, Shown, Table};
+
+/// The three key indicators of "Nøgletal" and "Udvikling".
+pub const KEY_INDICATORS: [&str; 3] = ["fp9_participation", "fp9_min2_dan_mat", "youth_edu_18"];
+
+/// What the reports say about the run ("Om tallene").
+#[derive(Debug, Clone, Serialize)]
+pub struct Basis {
+    pub run_id: String,
+    #[serde(skip)]
+    pub extract_date: NaiveDate,
+    /// The extract date in Danish, e.g. "1. november 2026".
+    pub extract_date_da: String,
+    pub rows_used: u64,
+    pub rows_rejected: u64,
+    pub k: i64,
+}
+
+impl Basis {
+    pub fn new(run_id: &str, extract_date: NaiveDate, used: u64, rejected: u64, k: i64) -> Self {
+        Basis {
+            run_id: run_id.to_string(),
+            extract_date,
+            extract_date_da: format::date(extract_date),
+            rows_used: used,
+            rows_rejected: rejected,
+            k,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Definition {
+    title: &'static str,
+    text: &'static str,
+}
+
+fn definitions() -> Vec<Definition> {
+    texts::INDICATORS
+        .iter()
+        .map(|t| Definition {
+            title: t.title,
+            text: t.definition,
+        })
+        .collect()
+}
+
+/// Everything `rapport.html` shows for one kommune.
+#[derive(Debug, Clone, Serialize)]
+pub struct KommunePage {
+    code: i64,
+    name: String,
+    region: String,
+    folder: String,
+    basis: Basis,
+    key: Vec<Table>,
+    trends: Vec<ChartView>,
+    placement: PlacementTable,
+    grades: Vec<Table>,
+    youth: Vec<Table>,
+    school: Vec<Table>,
+    ranks: Vec<Rank>,
+    definitions: Vec<Definition>,
+    any_withheld: bool,
+}
+
+/// The national overview.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexPage {
+    basis: Basis,
+    key: Vec<Table>,
+    trends: Vec<ChartView>,
+    regions: AreaTable,
+    kommuner: AreaTable,
+    ranking_window: Option<String>,
+    ranking: Vec<Rank>,
+    definitions: Vec<Definition>,
+}
+
+/// Areas down, (indicator, group) across: the region and kommune tables of the overview.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaTable {
+    columns: Vec<AreaColumn>,
+    rows: Vec<AreaRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct AreaColumn {
+    title: &'static str,
+    group: &'static str,
+    period: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct AreaRow {
+    code: i32,
+    name: String,
+    folder: Option<String>,
+    cells: Vec<Shown>,
+}
+
+fn area_table(p: &Published, areas: &[(Area, Option<String>)]) -> AreaTable {
+    let mut columns = Vec::new();
+    let mut keys = Vec::new();
+    for id in KEY_INDICATORS {
+        let (Some(text), Some((year, period))) = (texts::indicator(id), p.latest(id)) else {
+            continue;
+        };
+        for group in ["udsat", "oevrige"] {
+            columns.push(AreaColumn {
+                title: text.title,
+                group: texts::group_name(group),
+                period: period.to_string(),
+            });
+            keys.push((id, year, group));
+        }
+    }
+    let rows = areas
+        .iter()
+        .map(|(a, folder)| AreaRow {
+            code: a.code,
+            name: a.name.clone(),
+            folder: folder.clone(),
+            cells: keys
+                .iter()
+                .map(|(id, y, g)| Shown::of(p.get(id, *y, a.code, g, "alle")))
+                .collect(),
+        })
+        .collect();
+    AreaTable { columns, rows }
+}
+
+/// One kommune's rendered files (before PDF, manifest and zip).
+#[derive(Debug, Clone)]
+pub struct KommuneFiles {
+    pub code: i64,
+    pub name: String,
+    /// `<code>-<slug>`.
+    pub folder: String,
+    pub html: String,
+    pub csv: Vec<u8>,
+    pub parquet: Vec<u8>,
+}
+
+/// All reports of a run, rendered.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub kommuner: Vec<KommuneFiles>,
+    pub index: String,
+}
+
+/// Renders the 98 kommune reports and the overview from the published cells and the
+/// ranking.
+pub fn render(
+    cells: &RecordBatch,
+    rankings: &RecordBatch,
+    codes: &Codes,
+    basis: &Basis,
+) -> Result<Rendered> {
+    let published = Published::from_batch(cells)?;
+    let ranks = model::ranks(rankings, codes)?;
+    let env = templates::environment()?;
+    let danmark = Area {
+        code: 0,
+        name: "Danmark".to_string(),
+    };
+    let geo = cells
+        .column_by_name("geo_code")
+        .ok_or_else(|| Error::Internal("published cells have no geo_code".into()))?
+        .as_primitive::<Int32Type>()
+        .clone();
+
+    let mut kommuner = Vec::new();
+    for m in &codes.municipalities {
+        let kommune = Area {
+            code: m.code as i32,
+            name: m.name.clone(),
+        };
+        let region = Area {
+            code: m.region_code as i32,
+            name: m.region_name.clone(),
+        };
+        let areas = [kommune.clone(), region.clone(), danmark.clone()];
+        let tables = |ids: &[&'static str]| -> Vec<Table> {
+            ids.iter()
+                .filter_map(|id| model::table(&published, id, &areas))
+                .collect()
+        };
+        let key = tables(&KEY_INDICATORS);
+        let grades = tables(&["fp9_grade_mean", "fp9_passed", "fp9_min2_dan_mat_takers"]);
+        let youth = tables(&[
+            "transition_15m",
+            "youth_edu_18",
+            "youth_edu_completed_25",
+            "no_fp9_by_17",
+        ]);
+        let school = tables(&["school_offer_almen"]);
+        let trends = KEY_INDICATORS
+            .iter()
+            .filter_map(|id| {
+                model::trend(
+                    &published,
+                    id,
+                    &[
+                        (&kommune, "udsat"),
+                        (&kommune, "oevrige"),
+                        (&danmark, "udsat"),
+                        (&danmark, "oevrige"),
+                    ],
+                    kommune.code,
+                )
+            })
+            .collect();
+        let placement = model::placement_table(
+            &published,
+            codes,
+            &["fp9_participation", "fp9_min2_dan_mat", "youth_edu_18"],
+            kommune.code,
+        );
+        let any_withheld = key
+            .iter()
+            .chain(&grades)
+            .chain(&youth)
+            .chain(&school)
+            .flat_map(|t| t.rows.iter().flat_map(|r| r.cells.iter()))
+            .chain(
+                placement
+                    .rows
+                    .iter()
+                    .flat_map(|r| r.cells.iter().flat_map(|c| c.iter())),
+            )
+            .any(Shown::withheld);
+        let folder = model::folder(m);
+        let page = KommunePage {
+            code: m.code,
+            name: m.name.clone(),
+            region: m.region_name.clone(),
+            folder: folder.clone(),
+            basis: basis.clone(),
+            key,
+            trends,
+            placement,
+            grades,
+            youth,
+            school,
+            ranks: ranks
+                .iter()
+                .filter(|r| i64::from(r.geo_code) == m.code)
+                .cloned()
+                .collect(),
+            definitions: definitions(),
+            any_withheld,
+        };
+        let html = templates::render(&env, "kommune.html", &page)?;
+        let mask: BooleanArray = geo.iter().map(|g| Some(g == Some(kommune.code))).collect();
+        let own = filter_record_batch(cells, &mask)
+            .map_err(|e| Error::internal("selecting a kommune's cells", e))?;
+        kommuner.push(KommuneFiles {
+            code: m.code,
+            name: m.name.clone(),
+            folder,
+            html,
+            csv: csv::danish_csv(&own)?,
+            parquet: crate::publish::parquet_bytes(own.schema(), std::slice::from_ref(&own))
+                .map_err(|e| Error::internal("indikatorer.parquet", e))?,
+        });
+    }
+
+    // The national overview.
+    let regions: Vec<(Area, Option<String>)> = {
+        let mut seen: Vec<(Area, Option<String>)> = Vec::new();
+        for m in &codes.municipalities {
+            if !seen.iter().any(|(a, _)| i64::from(a.code) == m.region_code) {
+                seen.push((
+                    Area {
+                        code: m.region_code as i32,
+                        name: m.region_name.clone(),
+                    },
+                    None,
+                ));
+            }
+        }
+        seen.sort_by_key(|(a, _)| a.code);
+        seen
+    };
+    let kommune_areas: Vec<(Area, Option<String>)> = codes
+        .municipalities
+        .iter()
+        .map(|m| {
+            (
+                Area {
+                    code: m.code as i32,
+                    name: m.name.clone(),
+                },
+                Some(model::folder(m)),
+            )
+        })
+        .collect();
+    let latest_window = ranks.iter().map(|r| r.period_end_year).max();
+    let mut ranking: Vec<Rank> = ranks
+        .iter()
+        .filter(|r| Some(r.period_end_year) == latest_window)
+        .cloned()
+        .collect();
+    ranking.sort_by(|a, b| {
+        a.mean_rank
+            .unwrap_or(f64::MAX)
+            .total_cmp(&b.mean_rank.unwrap_or(f64::MAX))
+            .then(a.geo_code.cmp(&b.geo_code))
+    });
+    let index = IndexPage {
+        basis: basis.clone(),
+        key: KEY_INDICATORS
+            .iter()
+            .filter_map(|id| model::table(&published, id, std::slice::from_ref(&danmark)))
+            .collect(),
+        trends: KEY_INDICATORS
+            .iter()
+            .filter_map(|id| {
+                model::trend(
+                    &published,
+                    id,
+                    &[
+                        (&danmark, "udsat"),
+                        (&danmark, "anbragt"),
+                        (&danmark, "forebyggende"),
+                        (&danmark, "oevrige"),
+                    ],
+                    0,
+                )
+            })
+            .collect(),
+        regions: area_table(&published, &regions),
+        kommuner: area_table(&published, &kommune_areas),
+        ranking_window: ranking.first().map(|r| r.window.clone()),
+        ranking,
+        definitions: definitions(),
+    };
+    let index = templates::render(&env, "index.html", &index)?;
+    Ok(Rendered { kommuner, index })
+}

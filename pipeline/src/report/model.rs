@@ -1,0 +1,439 @@
+//! What the reports show, read from the published (disclosure-controlled) cells and
+//! the ranking: plain serialisable structures the templates lay out. No number here
+//! comes from anywhere but `published/`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Float64Type, Int32Type, Int64Type};
+use serde::Serialize;
+
+use super::chart::{LineChart, Scale, Series};
+use super::texts::{self, GROUPS};
+use crate::codes::{Codes, Municipality, slug};
+use crate::error::{Error, Result};
+
+/// One published cell, as far as a report is concerned.
+#[derive(Debug, Clone, Copy)]
+pub struct Figure {
+    pub value: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub denominator: Option<i64>,
+    pub suppressed: bool,
+}
+
+type Key = (String, i32, i32, String, String);
+
+/// The published cells, looked up by (indicator, year, geo_code, group, placement).
+pub struct Published {
+    cells: HashMap<Key, Figure>,
+    /// Per indicator: its periods, by year.
+    periods: BTreeMap<String, BTreeMap<i32, String>>,
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array> {
+    batch
+        .column_by_name(name)
+        .map(|c| c.as_ref())
+        .ok_or_else(|| Error::Internal(format!("published cells have no column `{name}`")))
+}
+
+impl Published {
+    pub fn from_batch(batch: &RecordBatch) -> Result<Published> {
+        let ind = column(batch, "indicator")?.as_string::<i32>();
+        let period = column(batch, "period")?.as_string::<i32>();
+        let year = column(batch, "year")?.as_primitive::<Int32Type>();
+        let geo = column(batch, "geo_code")?.as_primitive::<Int32Type>();
+        let group = column(batch, "group")?.as_string::<i32>();
+        let placement = column(batch, "placement")?.as_string::<i32>();
+        let den = column(batch, "denominator")?.as_primitive::<Int64Type>();
+        let value = column(batch, "value")?.as_primitive::<Float64Type>();
+        let low = column(batch, "ci_low")?.as_primitive::<Float64Type>();
+        let high = column(batch, "ci_high")?.as_primitive::<Float64Type>();
+        let suppressed = column(batch, "suppressed")?.as_boolean();
+        let opt = |a: &datafusion::arrow::array::Float64Array, i: usize| {
+            (!a.is_null(i)).then(|| a.value(i))
+        };
+        let mut cells = HashMap::with_capacity(batch.num_rows());
+        let mut periods: BTreeMap<String, BTreeMap<i32, String>> = BTreeMap::new();
+        for i in 0..batch.num_rows() {
+            let figure = Figure {
+                value: opt(value, i),
+                low: opt(low, i),
+                high: opt(high, i),
+                denominator: (!den.is_null(i)).then(|| den.value(i)),
+                suppressed: suppressed.value(i),
+            };
+            periods
+                .entry(ind.value(i).to_string())
+                .or_default()
+                .entry(year.value(i))
+                .or_insert_with(|| period.value(i).to_string());
+            cells.insert(
+                (
+                    ind.value(i).to_string(),
+                    year.value(i),
+                    geo.value(i),
+                    group.value(i).to_string(),
+                    placement.value(i).to_string(),
+                ),
+                figure,
+            );
+        }
+        Ok(Published { cells, periods })
+    }
+
+    pub fn get(
+        &self,
+        indicator: &str,
+        year: i32,
+        geo: i32,
+        group: &str,
+        placement: &str,
+    ) -> Option<&Figure> {
+        self.cells.get(&(
+            indicator.to_string(),
+            year,
+            geo,
+            group.to_string(),
+            placement.to_string(),
+        ))
+    }
+
+    /// The latest (year, period) of an indicator.
+    pub fn latest(&self, indicator: &str) -> Option<(i32, &str)> {
+        self.periods
+            .get(indicator)?
+            .iter()
+            .next_back()
+            .map(|(y, p)| (*y, p.as_str()))
+    }
+
+    pub fn years(&self, indicator: &str) -> Vec<(i32, String)> {
+        self.periods
+            .get(indicator)
+            .map(|m| m.iter().map(|(y, p)| (*y, p.clone())).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A figure as shown: `value` (with its interval), `withheld` (shown as "–") or `none`
+/// (no such persons; no cell exists).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Shown {
+    pub state: &'static str,
+    pub value: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub n: Option<i64>,
+}
+
+impl Shown {
+    pub fn of(f: Option<&Figure>) -> Shown {
+        match f {
+            None => Shown::state("none"),
+            Some(f) if f.suppressed || f.value.is_none() => Shown::state("withheld"),
+            Some(f) => Shown {
+                state: "value",
+                value: f.value,
+                low: f.low,
+                high: f.high,
+                n: f.denominator,
+            },
+        }
+    }
+
+    fn state(state: &'static str) -> Shown {
+        Shown {
+            state,
+            value: None,
+            low: None,
+            high: None,
+            n: None,
+        }
+    }
+
+    /// The gap a − b (percentage points for shares): withheld when either is.
+    pub fn gap(a: &Shown, b: &Shown) -> Shown {
+        match (a.value, b.value) {
+            (Some(x), Some(y)) => Shown {
+                state: "value",
+                value: Some(x - y),
+                low: None,
+                high: None,
+                n: None,
+            },
+            _ if a.state == "withheld" || b.state == "withheld" => Shown::state("withheld"),
+            _ => Shown::state("none"),
+        }
+    }
+
+    pub fn withheld(&self) -> bool {
+        self.state == "withheld"
+    }
+}
+
+/// An area a table compares: kommune, region or Danmark.
+#[derive(Debug, Clone, Serialize)]
+pub struct Area {
+    pub code: i32,
+    pub name: String,
+}
+
+/// One indicator in its latest period, groups down, areas across.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub period: String,
+    pub share: bool,
+    pub areas: Vec<String>,
+    pub rows: Vec<Row>,
+    /// Udsatte minus øvrige, per area (shares only).
+    pub gap: Option<Vec<Shown>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub label: String,
+    pub colour: &'static str,
+    pub cells: Vec<Shown>,
+}
+
+pub fn table(p: &Published, indicator: &'static str, areas: &[Area]) -> Option<Table> {
+    let text = texts::indicator(indicator)?;
+    let (year, period) = p.latest(indicator)?;
+    let rows: Vec<Row> = GROUPS
+        .iter()
+        .map(|(g, name, colour)| Row {
+            label: name.to_string(),
+            colour,
+            cells: areas
+                .iter()
+                .map(|a| Shown::of(p.get(indicator, year, a.code, g, "alle")))
+                .collect(),
+        })
+        .collect();
+    let gap = text.share.then(|| {
+        (0..areas.len())
+            .map(|j| Shown::gap(&rows[0].cells[j], &rows[3].cells[j]))
+            .collect()
+    });
+    Some(Table {
+        id: indicator,
+        title: text.title,
+        period: period.to_string(),
+        share: text.share,
+        areas: areas.iter().map(|a| a.name.clone()).collect(),
+        rows,
+        gap,
+    })
+}
+
+/// A chart with the numbers behind it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartView {
+    pub title: String,
+    pub svg: String,
+    pub share: bool,
+    pub x: Vec<String>,
+    pub series: Vec<SeriesView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesView {
+    pub label: String,
+    pub values: Vec<Shown>,
+}
+
+/// One line per (area, group) over every published period of an indicator. The first
+/// area is drawn solid, the others dashed.
+pub fn trend(
+    p: &Published,
+    indicator: &'static str,
+    lines: &[(&Area, &str)],
+    first_geo: i32,
+) -> Option<ChartView> {
+    let text = texts::indicator(indicator)?;
+    let years = p.years(indicator);
+    if years.is_empty() {
+        return None;
+    }
+    let mut series = Vec::new();
+    let mut views = Vec::new();
+    for (area, group) in lines {
+        let values: Vec<Shown> = years
+            .iter()
+            .map(|(y, _)| Shown::of(p.get(indicator, *y, area.code, group, "alle")))
+            .collect();
+        let label = format!("{}, {}", area.name, texts::group_name(group).to_lowercase());
+        series.push(Series {
+            label: label.clone(),
+            color: texts::group_colour(group),
+            dashed: area.code != first_geo,
+            points: values.iter().map(|s| s.value).collect(),
+        });
+        views.push(SeriesView { label, values });
+    }
+    let chart = LineChart {
+        title: text.title.to_string(),
+        x_labels: years.iter().map(|(_, p)| p.clone()).collect(),
+        series,
+        scale: if text.share {
+            Scale::Percent
+        } else {
+            Scale::Grade
+        },
+    };
+    Some(ChartView {
+        title: text.title.to_string(),
+        svg: chart.svg(),
+        share: text.share,
+        x: chart.x_labels.clone(),
+        series: views,
+    })
+}
+
+/// Anbragte by placement group and type, for some indicators in their latest period.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacementTable {
+    pub columns: Vec<PlacementColumn>,
+    pub rows: Vec<PlacementRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacementColumn {
+    pub title: &'static str,
+    pub period: String,
+    pub share: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacementRow {
+    pub label: String,
+    /// 0: all anbragte, 1: a placement group, 2: a placement type within it.
+    pub level: u8,
+    /// Per column: kommune, then Danmark.
+    pub cells: Vec<[Shown; 2]>,
+}
+
+/// Placement groups in code-list order, each with its types (a group that is also a
+/// type, `uoplyst`, has none).
+pub fn placement_tree(codes: &Codes) -> Vec<(String, Vec<String>)> {
+    let mut tree: Vec<(String, Vec<String>)> = Vec::new();
+    for p in &codes.placements {
+        let i = match tree.iter().position(|(g, _)| *g == p.placement_group) {
+            Some(i) => i,
+            None => {
+                tree.push((p.placement_group.clone(), Vec::new()));
+                tree.len() - 1
+            }
+        };
+        if p.placement_type != p.placement_group && !tree[i].1.contains(&p.placement_type) {
+            tree[i].1.push(p.placement_type.clone());
+        }
+    }
+    tree
+}
+
+pub fn placement_table(
+    p: &Published,
+    codes: &Codes,
+    indicators: &[&'static str],
+    geo: i32,
+) -> PlacementTable {
+    let latest: Vec<(&'static str, i32, String)> = indicators
+        .iter()
+        .filter_map(|id| p.latest(id).map(|(y, per)| (*id, y, per.to_string())))
+        .collect();
+    let row = |placement: &str, level: u8| PlacementRow {
+        label: texts::placement_name(placement),
+        level,
+        cells: latest
+            .iter()
+            .map(|(id, y, _)| {
+                [
+                    Shown::of(p.get(id, *y, geo, "anbragt", placement)),
+                    Shown::of(p.get(id, *y, 0, "anbragt", placement)),
+                ]
+            })
+            .collect(),
+    };
+    let mut rows = vec![row("alle", 0)];
+    for (group, types) in placement_tree(codes) {
+        rows.push(row(&group, 1));
+        rows.extend(types.iter().map(|t| row(t, 2)));
+    }
+    PlacementTable {
+        columns: latest
+            .iter()
+            .filter_map(|(id, _, per)| {
+                texts::indicator(id).map(|t| PlacementColumn {
+                    title: t.title,
+                    period: per.clone(),
+                    share: t.share,
+                })
+            })
+            .collect(),
+        rows,
+    }
+}
+
+/// One row of the three-year ranking.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rank {
+    pub period_end_year: i32,
+    pub window: String,
+    pub geo_code: i32,
+    pub name: String,
+    pub folder: String,
+    pub participation: Option<i32>,
+    pub grade_mean: Option<i32>,
+    pub transition: Option<i32>,
+    pub mean_rank: Option<f64>,
+    pub bottom15: bool,
+}
+
+pub fn ranks(batch: &RecordBatch, codes: &Codes) -> Result<Vec<Rank>> {
+    let end = column(batch, "period_end_year")?.as_primitive::<Int32Type>();
+    let window = column(batch, "window")?.as_string::<i32>();
+    let geo = column(batch, "geo_code")?.as_primitive::<Int32Type>();
+    let name = column(batch, "geo_name")?.as_string::<i32>();
+    let r = |n: &str| -> Result<_> { Ok(column(batch, n)?.as_primitive::<Int32Type>()) };
+    let (part, grade, trans) = (
+        r("rank_participation")?,
+        r("rank_grade_mean")?,
+        r("rank_transition")?,
+    );
+    let mean = column(batch, "mean_rank")?.as_primitive::<Float64Type>();
+    let bottom = column(batch, "bottom15_all")?.as_boolean();
+    let opt =
+        |a: &datafusion::arrow::array::Int32Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
+    let mut out: Vec<Rank> = (0..batch.num_rows())
+        .map(|i| Rank {
+            period_end_year: end.value(i),
+            window: window.value(i).to_string(),
+            geo_code: geo.value(i),
+            name: name.value(i).to_string(),
+            folder: codes
+                .municipalities
+                .iter()
+                .find(|m| m.code == i64::from(geo.value(i)))
+                .map(folder)
+                .unwrap_or_default(),
+            participation: opt(part, i),
+            grade_mean: opt(grade, i),
+            transition: opt(trans, i),
+            mean_rank: (!mean.is_null(i)).then(|| mean.value(i)),
+            bottom15: bottom.value(i),
+        })
+        .collect();
+    out.sort_by_key(|r| (r.period_end_year, r.geo_code));
+    Ok(out)
+}
+
+/// A kommune's report folder name: `<code>-<slug>` (data-contract.md).
+pub fn folder(m: &Municipality) -> String {
+    format!("{}-{}", m.code, slug(&m.name))
+}

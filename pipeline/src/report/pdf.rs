@@ -1,0 +1,294 @@
+//! PDFs from the HTML reports, printed by headless Chromium. One browser serves the
+//! whole batch: it is driven over the DevTools protocol on a pipe
+//! (`--remote-debugging-pipe`: JSON messages ending in a NUL byte, written to the
+//! browser's fd 3 and read from its fd 4), with a timeout on every call. The browser is
+//! closed, killed if need be, and waited for when [`Browser`] is dropped, so no process
+//! is left behind.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+
+/// The time one page may take to load and print.
+pub const PAGE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The Chromium to use: `$SKOLEGANG_CHROMIUM`, else the first of the usual names on
+/// `PATH`.
+pub fn find_chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SKOLEGANG_CHROMIUM") {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in [
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ] {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+fn browser_error(what: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("headless Chromium: {what}"))
+}
+
+/// A headless Chromium with one page, ready to print.
+pub struct Browser {
+    child: Child,
+    to_browser: std::io::PipeWriter,
+    from_browser: Receiver<Value>,
+    next_id: u64,
+    session: String,
+    frame: String,
+    profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub fn launch(chromium: &Path) -> Result<Browser> {
+        let profile = tempfile::Builder::new()
+            .prefix("skolegang-chromium-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a Chromium profile folder", e))?;
+        let pipe = |what| std::io::pipe().map_err(|e| Error::io(what, e));
+        let (from_browser, browser_writes) = pipe("creating a pipe for Chromium")?;
+        let (browser_reads, to_browser) = pipe("creating a pipe for Chromium")?;
+        let (r, w) = (browser_reads.as_raw_fd(), browser_writes.as_raw_fd());
+        let mut cmd = Command::new(chromium);
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--remote-debugging-pipe",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("about:blank")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        // SAFETY: only async-signal-safe calls (fcntl, dup2) between fork and exec. The
+        // pipe ends are first duplicated above fd 10 so that placing them at 3 and 4
+        // cannot overwrite one with the other, and dup2 clears close-on-exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let r2 = libc::fcntl(r, libc::F_DUPFD, 10);
+                let w2 = libc::fcntl(w, libc::F_DUPFD, 10);
+                if r2 < 0 || w2 < 0 || libc::dup2(r2, 3) < 0 || libc::dup2(w2, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| Error::io(format!("starting {}", chromium.display()), e))?;
+        drop(browser_reads);
+        drop(browser_writes);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(from_browser);
+            loop {
+                let mut message = Vec::new();
+                match reader.read_until(0, &mut message) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        message.pop();
+                        if let Ok(v) = serde_json::from_slice::<Value>(&message)
+                            && tx.send(v).is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let mut browser = Browser {
+            child,
+            to_browser,
+            from_browser: rx,
+            next_id: 0,
+            session: String::new(),
+            frame: String::new(),
+            profile,
+        };
+        let target = browser.call("Target.createTarget", json!({"url": "about:blank"}), false)?;
+        let target_id = target["targetId"].as_str().unwrap_or_default().to_string();
+        let attached = browser.call(
+            "Target.attachToTarget",
+            json!({"targetId": target_id, "flatten": true}),
+            false,
+        )?;
+        browser.session = attached["sessionId"]
+            .as_str()
+            .ok_or_else(|| browser_error("no session id"))?
+            .to_string();
+        browser.call("Page.enable", json!({}), true)?;
+        let tree = browser.call("Page.getFrameTree", json!({}), true)?;
+        browser.frame = tree["frameTree"]["frame"]["id"]
+            .as_str()
+            .ok_or_else(|| browser_error("no frame id"))?
+            .to_string();
+        Ok(browser)
+    }
+
+    /// Sends one command and waits for its answer.
+    fn call(&mut self, method: &str, params: Value, in_page: bool) -> Result<Value> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut message = json!({"id": id, "method": method, "params": params});
+        if in_page {
+            message["sessionId"] = Value::String(self.session.clone());
+        }
+        let mut bytes = serde_json::to_vec(&message).map_err(browser_error)?;
+        bytes.push(0);
+        self.to_browser
+            .write_all(&bytes)
+            .map_err(|e| browser_error(format!("{method}: {e}")))?;
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.from_browser.recv_timeout(left) {
+                Ok(v) if v["id"].as_u64() == Some(id) => {
+                    if let Some(e) = v.get("error") {
+                        return Err(browser_error(format!("{method}: {e}")));
+                    }
+                    return Ok(v["result"].clone());
+                }
+                Ok(_) => continue,
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(browser_error(format!(
+                        "{method} took longer than {} s",
+                        PAGE_TIMEOUT.as_secs()
+                    )));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(browser_error(format!("the browser exited during {method}")));
+                }
+            }
+        }
+    }
+
+    /// Loads `html` into the page and waits until its fonts are ready.
+    fn load(&mut self, html: &str) -> Result<()> {
+        let frame = self.frame.clone();
+        self.call(
+            "Page.setDocumentContent",
+            json!({"frameId": frame, "html": html}),
+            true,
+        )?;
+        self.evaluate("document.fonts.ready.then(() => true)")?;
+        Ok(())
+    }
+
+    /// Evaluates a JavaScript expression in the page (awaiting a promise).
+    pub fn evaluate(&mut self, expression: &str) -> Result<Value> {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+            true,
+        )?;
+        Ok(r["result"]["value"].clone())
+    }
+
+    /// Loads `html` in a viewport `width` CSS pixels wide, for `media` (`screen` or
+    /// `print`), and evaluates `expression`: for tests of the layout.
+    pub fn inspect(
+        &mut self,
+        html: &str,
+        width: u32,
+        media: &str,
+        expression: &str,
+    ) -> Result<Value> {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": 1123, "deviceScaleFactor": 1, "mobile": false}),
+            true,
+        )?;
+        self.call("Emulation.setEmulatedMedia", json!({"media": media}), true)?;
+        self.load(html)?;
+        self.evaluate(expression)
+    }
+
+    /// Prints `html` on A4 with a header naming `title` and page numbers in the footer.
+    pub fn print(&mut self, html: &str, title: &str) -> Result<Vec<u8>> {
+        self.call("Emulation.clearDeviceMetricsOverride", json!({}), true)?;
+        self.call("Emulation.setEmulatedMedia", json!({"media": ""}), true)?;
+        self.load(html)?;
+        let title = title
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        let header = format!(
+            r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; margin: 0 14mm; display: flex; justify-content: space-between;"><span>{title}</span><span>Udsatte børn og unges skolegang</span></div>"#
+        );
+        let footer = r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; text-align: center;">Side <span class="pageNumber"></span> af <span class="totalPages"></span></div>"#;
+        let r = self.call(
+            "Page.printToPDF",
+            json!({
+                "paperWidth": 8.27,
+                "paperHeight": 11.69,
+                "marginTop": 0.7,
+                "marginBottom": 0.7,
+                "marginLeft": 0.6,
+                "marginRight": 0.6,
+                "printBackground": true,
+                "displayHeaderFooter": true,
+                "headerTemplate": header,
+                "footerTemplate": footer,
+            }),
+            true,
+        )?;
+        let data = r["data"]
+            .as_str()
+            .ok_or_else(|| browser_error("printToPDF returned no data"))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(browser_error)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.next_id += 1;
+        let close = json!({"id": self.next_id, "method": "Browser.close", "params": {}});
+        if let Ok(mut bytes) = serde_json::to_vec(&close) {
+            bytes.push(0);
+            let _ = self.to_browser.write_all(&bytes);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break;
+                }
+            }
+        }
+        tracing::debug!(profile = %self.profile.path().display(), "Chromium closed");
+    }
+}

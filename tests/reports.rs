@@ -1,0 +1,341 @@
+//! Report bundles (issue 5): every kommune folder, the overview and the zips exist and
+//! agree with their manifests; the HTML as a snapshot; the CSV as Danish Excel reads it;
+//! withheld figures as "–"; the layout and the PDFs in a real browser.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{Float64Type, Int32Type};
+use skolegang::codes::Codes;
+use skolegang::error::ExitCode;
+use skolegang::report::pdf::{Browser, find_chromium};
+use skolegang_tests::{cli, read_parquet};
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sample")
+}
+
+/// One run on the committed sample, with PDFs, shared by the tests of this file.
+fn sample_run() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let out = tempfile::tempdir().expect("tempdir").keep();
+        let input = sample();
+        let code = cli(&[
+            "run",
+            "--input",
+            input.to_str().expect("utf8"),
+            "--output",
+            out.to_str().expect("utf8"),
+            "--extract-date",
+            "2026-11-01",
+        ]);
+        assert_eq!(code, ExitCode::Success);
+        std::fs::canonicalize(out.join("current")).expect("current")
+    })
+}
+
+fn folders() -> Vec<(i64, String, String)> {
+    let codes = Codes::embedded().expect("codes");
+    codes
+        .municipalities
+        .iter()
+        .map(|m| {
+            (
+                m.code,
+                m.name.clone(),
+                format!("{}-{}", m.code, skolegang::codes::slug(&m.name)),
+            )
+        })
+        .collect()
+}
+
+fn run_id(run: &Path) -> String {
+    run.file_name()
+        .expect("run folder")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn every_kommune_has_a_complete_bundle_and_the_overview_links_them_all() {
+    use sha2::Digest;
+    let run = sample_run();
+    let reports = run.join("published/reports");
+    let index = std::fs::read_to_string(reports.join("index.html")).expect("index.html");
+    let folders = folders();
+    assert_eq!(folders.len(), 98);
+    for (code, name, folder) in &folders {
+        let dir = reports.join(folder);
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join("manifest.json")).expect("manifest.json"),
+        )
+        .expect("json");
+        assert_eq!(manifest["run_id"], run_id(run).as_str());
+        assert_eq!(manifest["extract_date"], "2026-11-01");
+        assert_eq!(manifest["kommune_code"], *code);
+        let listed: BTreeMap<String, String> = manifest["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| {
+                (
+                    f["name"].as_str().expect("name").to_string(),
+                    f["sha256"].as_str().expect("sha").to_string(),
+                )
+            })
+            .collect();
+        let names: Vec<&str> = listed.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "indikatorer.csv",
+                "indikatorer.parquet",
+                "rapport.html",
+                "rapport.pdf"
+            ],
+            "{folder}"
+        );
+        for (file, sha) in &listed {
+            let bytes = std::fs::read(dir.join(file)).expect("file");
+            assert_eq!(
+                &hex::encode(sha2::Sha256::digest(&bytes)),
+                sha,
+                "{folder}/{file}"
+            );
+        }
+        // The zip holds the same folder, manifest included.
+        let zip_path = run.join(format!("published/bundles/{folder}.zip"));
+        let mut archive =
+            zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("zip")).expect("archive");
+        let mut entries: Vec<String> = archive
+            .file_names()
+            .map(|n| n.expect("entry name").to_string())
+            .collect();
+        entries.sort();
+        let mut expected: Vec<String> = listed
+            .keys()
+            .chain(std::iter::once(&"manifest.json".to_string()))
+            .map(|f| format!("{folder}/{f}"))
+            .collect();
+        expected.sort();
+        assert_eq!(entries, expected);
+        let mut html = String::new();
+        std::io::Read::read_to_string(
+            &mut archive
+                .by_name(&format!("{folder}/rapport.html"))
+                .expect("entry"),
+            &mut html,
+        )
+        .expect("read");
+        assert_eq!(
+            html,
+            std::fs::read_to_string(dir.join("rapport.html")).expect("html")
+        );
+        assert!(
+            html.contains(&format!("<h1>{name} Kommune</h1>")),
+            "{folder}"
+        );
+        assert!(
+            index.contains(&format!(r#"href="{folder}/rapport.html""#)),
+            "index links {folder}"
+        );
+        // indikatorer.parquet: the contract's columns, this kommune's rows only.
+        let cells = read_parquet(&dir.join("indikatorer.parquet"));
+        assert!(cells.num_rows() > 0, "{folder}");
+        let geo = cells
+            .column_by_name("geo_code")
+            .expect("geo_code")
+            .as_primitive::<Int32Type>();
+        assert!(geo.iter().all(|g| g == Some(*code as i32)), "{folder}");
+    }
+}
+
+#[test]
+fn reports_are_self_contained_html() {
+    let run = sample_run();
+    for page in [
+        run.join("published/reports/index.html"),
+        run.join("published/reports/461-odense/rapport.html"),
+    ] {
+        let html = std::fs::read_to_string(&page).expect("html");
+        assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"da\">"));
+        for forbidden in ["http://", "https://", "<link", "src=", "@import", "url("] {
+            let outside_svg_ns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+            assert!(
+                !outside_svg_ns.contains(forbidden),
+                "{} refers outside itself: {forbidden}",
+                page.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn one_kommune_report_as_a_snapshot() {
+    let run = sample_run();
+    let html = std::fs::read_to_string(run.join("published/reports/461-odense/rapport.html"))
+        .expect("html");
+    insta::assert_snapshot!(html.replace(&run_id(run), "[run-id]"));
+}
+
+/// Parses `indikatorer.csv` as Danish Excel does: strip the BOM, split on `;`, read
+/// decimal commas.
+#[test]
+fn csv_opens_as_danish_excel_expects() {
+    let run = sample_run();
+    let dir = run.join("published/reports/461-odense");
+    let bytes = std::fs::read(dir.join("indikatorer.csv")).expect("csv");
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF", "UTF-8 byte order mark");
+    let text = std::str::from_utf8(&bytes[3..]).expect("utf8");
+    assert!(text.contains("\r\n"), "Windows line ends");
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.as_bytes());
+    let headings: Vec<String> = reader
+        .headers()
+        .expect("headers")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(headings[0], "Indikator");
+    assert_eq!(headings[9], "Tæller");
+    assert_eq!(headings[10], "Nævner");
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    let cells = read_parquet(&dir.join("indikatorer.parquet"));
+    assert_eq!(records.len(), cells.num_rows());
+    let value = cells
+        .column_by_name("value")
+        .expect("value")
+        .as_primitive::<Float64Type>();
+    let suppressed = cells
+        .column_by_name("suppressed")
+        .expect("suppressed")
+        .as_boolean();
+    let mut seen_withheld = false;
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.len(), 16);
+        if suppressed.value(i) {
+            seen_withheld = true;
+            assert_eq!(&r[11], "–", "a withheld value is a dash, never blank or 0");
+            assert_eq!(&r[14], "ja");
+        } else {
+            assert!(!r[11].contains('.'), "decimal comma: {}", &r[11]);
+            let parsed: f64 = r[11].replace(',', ".").parse().expect("number");
+            assert_eq!(parsed, value.value(i));
+            assert_eq!(&r[14], "nej");
+        }
+    }
+    assert!(seen_withheld);
+    assert!(
+        records.iter().any(|r| r[11].contains(',')),
+        "shares are written with a decimal comma"
+    );
+}
+
+/// The first `<td>` after each row heading `label`.
+fn first_cells_of_rows<'a>(html: &'a str, label: &str) -> Vec<&'a str> {
+    html.match_indices(&format!("{label}</th>"))
+        .filter_map(|(i, m)| {
+            let rest = &html[i + m.len()..];
+            let start = rest.find("<td>")? + 4;
+            let end = rest[start..].find("</td>")?;
+            Some(&rest[start..start + end])
+        })
+        .collect()
+}
+
+#[test]
+fn a_kommune_whose_anbragt_cells_are_all_withheld_shows_dashes_never_numbers() {
+    let run = sample_run();
+    let (code, folder) = folders()
+        .into_iter()
+        .find_map(|(code, _, folder)| {
+            let cells =
+                read_parquet(&run.join(format!("published/reports/{folder}/indikatorer.parquet")));
+            let group = cells
+                .column_by_name("group")
+                .expect("group")
+                .as_string::<i32>();
+            let suppressed = cells
+                .column_by_name("suppressed")
+                .expect("suppressed")
+                .as_boolean();
+            let anbragt: Vec<usize> = (0..cells.num_rows())
+                .filter(|&i| group.value(i) == "anbragt")
+                .collect();
+            (anbragt.len() >= 10 && anbragt.iter().all(|&i| suppressed.value(i)))
+                .then_some((code, folder))
+        })
+        .expect("the sample has a kommune with every anbragt cell withheld");
+    let html =
+        std::fs::read_to_string(run.join(format!("published/reports/{folder}/rapport.html")))
+            .expect("html");
+    let withheld =
+        r#"<span class="withheld" title="Diskretioneret">–</span><sup class="fn">a</sup>"#;
+    // "ingen": an indicator whose latest period has no anbragte in the kommune at all.
+    let none = r#"<span class="none" title="Ingen personer i gruppen">ingen</span><sup class="fn">b</sup>"#;
+    let tables = first_cells_of_rows(&html, "Anbragte");
+    assert_eq!(tables.len(), 11, "one row per indicator table: {tables:?}");
+    for cell in &tables {
+        assert!(*cell == withheld || *cell == none, "kommune {code}: {cell}");
+    }
+    assert!(tables.contains(&withheld), "kommune {code}");
+    // The placement table: the kommune's column of every placement row.
+    let placements = first_cells_of_rows(&html, "Alle anbragte");
+    assert_eq!(placements, [withheld], "kommune {code}");
+    assert!(html.contains("Det er aldrig et nul."));
+}
+
+#[test]
+fn reports_render_in_a_real_browser_and_print_to_a4() {
+    let chromium = find_chromium()
+        .expect("the browser tests need Chromium (apt-get install chromium; .ci/run does)");
+    let run = sample_run();
+    let mut browser = Browser::launch(&chromium).expect("launch");
+    for page in ["461-odense/rapport.html", "index.html"] {
+        let html = std::fs::read_to_string(run.join("published/reports").join(page)).expect("html");
+        // A4 is 794 CSS pixels wide; printed with margins, about 700.
+        for (width, media) in [(794, "screen"), (700, "print")] {
+            let scroll = browser
+                .inspect(&html, width, media, "document.documentElement.scrollWidth")
+                .expect("evaluate");
+            assert!(
+                scroll.as_u64().expect("a width") <= width as u64,
+                "{page} overflows {width}px ({media}): {scroll}"
+            );
+        }
+    }
+    drop(browser);
+    let pdf = run.join("published/reports/461-odense/rapport.pdf");
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&pdf)
+        .output()
+        .expect("pdfinfo (poppler-utils)");
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    let pages: u32 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .expect("page count")
+        .trim()
+        .parse()
+        .expect("number");
+    assert!((6..=20).contains(&pages), "{pages} pages");
+    assert!(info.contains("595.") && info.contains("841."), "A4: {info}");
+    let text = std::process::Command::new("pdftotext")
+        .args([pdf.to_str().expect("utf8"), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8(text.stdout).expect("utf8");
+    for expected in [
+        "Odense Kommune",
+        "Anbragte",
+        "Øvrige",
+        "Anbringelsestype",
+        "Side 1 af",
+    ] {
+        assert!(text.contains(expected), "the PDF's text has {expected}");
+    }
+}
