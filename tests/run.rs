@@ -257,55 +257,20 @@ fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
     assert_eq!(land_total as usize, fp9.num_rows());
 }
 
-/// Every file under `published/` and `quarantine/` of a run, relative path → bytes. The
-/// reports name their run, so the run id is blanked in them, and a zip is compared by
-/// its entries (the zip's own determinism is a unit test of `report::bundle`).
+/// Every file under `published/` and `quarantine/` of a run, relative path → bytes.
 fn run_files(run_dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let run_id = run_dir
-        .canonicalize()
-        .expect("run")
-        .file_name()
-        .expect("run id")
-        .to_string_lossy()
-        .into_owned();
-    // A report folder's manifest.json lists checksums of files that name the run.
-    let blank = |bytes: Vec<u8>| -> Vec<u8> {
-        match String::from_utf8(bytes) {
-            Ok(text) => text
-                .replace(&run_id, "[run-id]")
-                .lines()
-                .filter(|l| !l.contains("\"sha256\"") && !l.contains("\"size\""))
-                .collect::<Vec<_>>()
-                .join("\n")
-                .into_bytes(),
-            Err(e) => e.into_bytes(),
-        }
-    };
-    let mut out = std::collections::BTreeMap::new();
-    for f in ["published", "quarantine"]
+    ["published", "quarantine"]
         .iter()
         .flat_map(|d| skolegang_tests::walk(&run_dir.join(d)))
-    {
-        let rel = f
-            .strip_prefix(run_dir)
-            .expect("inside")
-            .display()
-            .to_string();
-        if rel.ends_with(".zip") {
-            let mut archive =
-                zip::ZipArchive::new(std::fs::File::open(&f).expect("zip")).expect("archive");
-            for i in 0..archive.len() {
-                let mut entry = archive.by_index(i).expect("entry");
-                let mut bytes = Vec::new();
-                std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
-                let name = entry.name().expect("entry name").to_string();
-                out.insert(format!("{rel}!{name}"), blank(bytes));
-            }
-        } else {
-            out.insert(rel, blank(std::fs::read(&f).expect("read")));
-        }
-    }
-    out
+        .map(|f| {
+            let rel = f
+                .strip_prefix(run_dir)
+                .expect("inside")
+                .display()
+                .to_string();
+            (rel, std::fs::read(&f).expect("read"))
+        })
+        .collect()
 }
 
 #[test]

@@ -11,6 +11,11 @@ use crate::validate::Counts;
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     pub run_id: String,
+    /// What the published files were computed from: a fingerprint of the input files'
+    /// checksums, the effective configuration and the Skolegang version
+    /// ([`data_version`]). The reports name it instead of the run id, so a rerun on the
+    /// same data publishes byte-identical files.
+    pub data_version: String,
     /// `success`, or `rejected` when the input failed the reject limit (then `current`
     /// was not switched).
     pub status: String,
@@ -36,6 +41,22 @@ pub struct ExtractInput {
     pub files: Vec<InputFile>,
     #[serde(flatten)]
     pub counts: Counts,
+}
+
+/// The fingerprint of a run's data: sha256 over every input file's path and sha256 (in
+/// extract and path order), the effective configuration and the Skolegang version; the
+/// first 16 hex digits.
+pub fn data_version(inputs: &BTreeMap<String, ExtractInput>, config: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (extract, x) in inputs {
+        for f in &x.files {
+            h.update(format!("{extract}\t{}\t{}\n", f.path, f.sha256));
+        }
+    }
+    h.update(config.to_string());
+    h.update(env!("CARGO_PKG_VERSION"));
+    hex::encode(h.finalize())[..16].to_string()
 }
 
 impl Manifest {

@@ -235,6 +235,21 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
         })
         .await?;
 
+    let inputs: std::collections::BTreeMap<String, ExtractInput> = checked
+        .extracts
+        .iter()
+        .map(|x| {
+            (
+                x.extract().name().to_string(),
+                ExtractInput {
+                    files: x.files.clone(),
+                    counts: x.validated.counts.clone(),
+                },
+            )
+        })
+        .collect();
+    let config_json = settings.config.effective_json();
+    let data_version = crate::manifest::data_version(&inputs, &config_json);
     let over = checked.over_limit(settings.config.max_rejected_share);
     for line in &over {
         warn!("{line}");
@@ -305,7 +320,7 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
             )));
         }
         let basis = report::Basis::new(
-            &run_id,
+            &data_version,
             settings.extract_date,
             checked
                 .extracts
@@ -337,6 +352,7 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     }
     let manifest = Manifest {
         run_id: run_id.clone(),
+        data_version: data_version.clone(),
         status: if over.is_empty() {
             "success"
         } else {
@@ -349,20 +365,8 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
         finished_at: Utc::now().to_rfc3339(),
         input: settings.input.display.clone(),
         extract_date: settings.extract_date.to_string(),
-        config: settings.config.effective_json(),
-        inputs: checked
-            .extracts
-            .iter()
-            .map(|x| {
-                (
-                    x.extract().name().to_string(),
-                    ExtractInput {
-                        files: x.files.clone(),
-                        counts: x.validated.counts.clone(),
-                    },
-                )
-            })
-            .collect(),
+        config: config_json,
+        inputs,
         outputs,
         stage_seconds: stages.seconds.clone(),
         disclosure: disclosure_summary,
@@ -402,7 +406,13 @@ fn report_pdfs(settings: &Settings, rendered: &report::Rendered) -> Option<Vec<V
         rendered
             .kommuner
             .iter()
-            .map(|k| browser.print(&k.html, &format!("{} Kommune", k.name)))
+            .map(|k| {
+                browser.print(
+                    &k.html,
+                    &format!("{} Kommune", k.name),
+                    settings.extract_date,
+                )
+            })
             .collect()
     };
     match print() {

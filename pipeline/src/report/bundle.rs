@@ -13,7 +13,8 @@ use crate::publish::{OutputFile, RunDir};
 
 #[derive(Debug, serde::Serialize)]
 struct FolderManifest<'a> {
-    run_id: &'a str,
+    /// The run's data version; the run id is in the run's own manifest.json.
+    data_version: &'a str,
     extract_date: String,
     kommune_code: i64,
     kommune: &'a str,
@@ -51,7 +52,7 @@ pub async fn write_all(
             files.push(("rapport.pdf".to_string(), pdf.clone()));
         }
         let manifest = FolderManifest {
-            run_id: &basis.run_id,
+            data_version: &basis.data_version,
             extract_date: basis.extract_date.to_string(),
             kommune_code: k.code,
             kommune: &k.name,

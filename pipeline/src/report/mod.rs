@@ -33,7 +33,9 @@ pub const KEY_INDICATORS: [&str; 3] = ["fp9_participation", "fp9_min2_dan_mat", 
 /// What the reports say about the run ("Om tallene").
 #[derive(Debug, Clone, Serialize)]
 pub struct Basis {
-    pub run_id: String,
+    /// The run's data version (manifest.rs, `data_version`), not its run id: the same
+    /// data gives the same reports, byte for byte.
+    pub data_version: String,
     #[serde(skip)]
     pub extract_date: NaiveDate,
     /// The extract date in Danish, e.g. "1. november 2026".
@@ -44,9 +46,15 @@ pub struct Basis {
 }
 
 impl Basis {
-    pub fn new(run_id: &str, extract_date: NaiveDate, used: u64, rejected: u64, k: i64) -> Self {
+    pub fn new(
+        data_version: &str,
+        extract_date: NaiveDate,
+        used: u64,
+        rejected: u64,
+        k: i64,
+    ) -> Self {
         Basis {
-            run_id: run_id.to_string(),
+            data_version: data_version.to_string(),
             extract_date,
             extract_date_da: format::date(extract_date),
             rows_used: used,

@@ -230,7 +230,9 @@ impl Browser {
     }
 
     /// Prints `html` on A4 with a header naming `title` and page numbers in the footer.
-    pub fn print(&mut self, html: &str, title: &str) -> Result<Vec<u8>> {
+    /// `date` (the extract date) becomes the PDF's creation and modification date, so
+    /// the same page prints to the same bytes.
+    pub fn print(&mut self, html: &str, title: &str, date: chrono::NaiveDate) -> Result<Vec<u8>> {
         self.call("Emulation.clearDeviceMetricsOverride", json!({}), true)?;
         self.call("Emulation.setEmulatedMedia", json!({"media": ""}), true)?;
         self.load(html)?;
@@ -255,16 +257,45 @@ impl Browser {
                 "displayHeaderFooter": true,
                 "headerTemplate": header,
                 "footerTemplate": footer,
+                // Tagged PDF carries the browser's DOM node ids, which differ from
+                // run to run; without them the same page gives the same bytes.
+                "generateTaggedPDF": false,
             }),
             true,
         )?;
         let data = r["data"]
             .as_str()
             .ok_or_else(|| browser_error("printToPDF returned no data"))?;
-        base64::engine::general_purpose::STANDARD
+        let pdf = base64::engine::general_purpose::STANDARD
             .decode(data)
-            .map_err(browser_error)
+            .map_err(browser_error)?;
+        Ok(fixed_dates(pdf, date))
     }
+}
+
+/// Replaces the values of `/CreationDate (D:…)` and `/ModDate (D:…)` by `date` at
+/// midnight UTC, keeping every byte offset: the dates Chromium writes have the same
+/// fixed width (`D:YYYYMMDDHHmmSS+00'00'`).
+pub fn fixed_dates(mut pdf: Vec<u8>, date: chrono::NaiveDate) -> Vec<u8> {
+    let stamp = format!("D:{}000000+00'00'", date.format("%Y%m%d"));
+    for key in [b"/CreationDate (".as_slice(), b"/ModDate (".as_slice()] {
+        let mut from = 0;
+        while let Some(at) = pdf[from..]
+            .windows(key.len())
+            .position(|w| w == key)
+            .map(|p| from + p + key.len())
+        {
+            let end = pdf[at..].iter().position(|b| *b == b')').map(|p| at + p);
+            if let Some(end) = end
+                && end - at == stamp.len()
+                && pdf[at..].starts_with(b"D:")
+            {
+                pdf[at..end].copy_from_slice(stamp.as_bytes());
+            }
+            from = at;
+        }
+    }
+    pdf
 }
 
 impl Drop for Browser {
@@ -290,5 +321,24 @@ impl Drop for Browser {
             }
         }
         tracing::debug!(profile = %self.profile.path().display(), "Chromium closed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_dates_become_the_extract_date_in_place() {
+        let pdf =
+            b"<< /CreationDate (D:20261123015950+00'00')\n/ModDate (D:20261123015951+00'00')>>"
+                .to_vec();
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
+        let fixed = fixed_dates(pdf.clone(), date);
+        assert_eq!(fixed.len(), pdf.len());
+        assert_eq!(
+            String::from_utf8(fixed).expect("utf8"),
+            "<< /CreationDate (D:20261101000000+00'00')\n/ModDate (D:20261101000000+00'00')>>"
+        );
     }
 }
