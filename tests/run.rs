@@ -343,3 +343,112 @@ fn the_audit_passes_on_a_run_and_catches_a_stricter_threshold() {
             .any(|s| s[0] == "audit")
     );
 }
+
+fn runs_in(root: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(root.join("runs"))
+        .expect("runs/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn an_unchanged_input_makes_no_new_run_and_force_republishes_the_same_bytes() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().join("out");
+    let root_str = root.to_str().expect("utf8");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--no-pdf", "--output", root_str];
+        args.extend_from_slice(extra);
+        cli(&args)
+    };
+    assert_eq!(run(&[]), ExitCode::Success);
+    let first = runs_in(&root);
+    let published = run_files(&root.join("current"));
+    // Same files, same configuration: exit 0, no new run, current unchanged.
+    assert_eq!(run(&[]), ExitCode::Success);
+    assert_eq!(runs_in(&root), first);
+    // A changed configuration is a change.
+    let cfg = out.path().join("k4.toml");
+    std::fs::write(&cfg, "[disclosure]\nk = 4\n").expect("config");
+    assert_eq!(
+        run(&["--config", cfg.to_str().expect("utf8")]),
+        ExitCode::Success
+    );
+    assert_eq!(runs_in(&root).len(), 2);
+    // --force runs anyway; back on the default configuration every published file
+    // equals the first run's, byte for byte.
+    assert_eq!(run(&["--force"]), ExitCode::Success);
+    assert_eq!(runs_in(&root).len(), 3);
+    let again = run_files(&root.join("current"));
+    assert_eq!(
+        published.keys().collect::<Vec<_>>(),
+        again.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &published {
+        if path.starts_with("published/") {
+            assert!(again[path] == *bytes, "{path} differs after --force");
+        }
+    }
+    assert!(!root.join("run.lock").exists(), "the lock is released");
+}
+
+#[test]
+fn only_the_newest_runs_are_kept() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().join("out");
+    let root_str = root.to_str().expect("utf8");
+    for _ in 0..3 {
+        assert_eq!(
+            cli(&[
+                "run",
+                "--no-pdf",
+                "--force",
+                "--keep-runs",
+                "2",
+                "--output",
+                root_str
+            ]),
+            ExitCode::Success
+        );
+    }
+    let runs = runs_in(&root);
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let current = std::fs::read_link(root.join("current")).expect("current");
+    assert!(current.ends_with(runs.last().expect("newest")));
+}
+
+#[test]
+fn a_second_run_is_refused_while_one_holds_the_lock_and_a_stale_lock_is_taken_over() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().join("out");
+    std::fs::create_dir_all(&root).expect("root");
+    let root_str = root.to_str().expect("utf8");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("hostname")
+        .trim()
+        .to_string();
+    let lock = |pid: u32| {
+        serde_json::json!({"pid": pid, "host": host, "started_at": "2026-11-22T01:00:00Z"})
+            .to_string()
+    };
+    // A live process (this one) holds it: refused with exit 4, nothing written.
+    std::fs::write(root.join("run.lock"), lock(std::process::id())).expect("lock");
+    assert_eq!(
+        cli(&["run", "--no-pdf", "--output", root_str]),
+        ExitCode::Busy
+    );
+    assert!(!root.join("runs").exists());
+    assert!(
+        root.join("run.lock").exists(),
+        "someone else's lock is left alone"
+    );
+    // Its process is gone: the lock is stale, taken over, and released at the end.
+    std::fs::write(root.join("run.lock"), lock(u32::MAX - 7)).expect("lock");
+    assert_eq!(
+        cli(&["run", "--no-pdf", "--output", root_str]),
+        ExitCode::Success
+    );
+    assert!(!root.join("run.lock").exists());
+}

@@ -142,6 +142,8 @@ pub fn settings(input: &str, extract_date: &str) -> Settings {
         threads: 2,
         restricted: false,
         pdf: false,
+        force: false,
+        keep_runs: 7,
     }
 }
 
@@ -433,6 +435,8 @@ fn computed(input: &Path, config: &Path, allow_rejects: bool) -> Vec<Cell> {
         threads: 2,
         restricted: false,
         pdf: false,
+        force: false,
+        keep_runs: 7,
     };
     block_on(async {
         let checked = run::ingest_and_validate(&settings)

@@ -106,6 +106,14 @@ pub struct RunArgs {
     /// when it is installed).
     #[arg(long)]
     pub no_pdf: bool,
+    /// Run even when the input files and configuration equal those of the run `current`
+    /// points to (otherwise `run` says so and exits 0 without a new run).
+    #[arg(long)]
+    pub force: bool,
+    /// How many run folders to keep under runs/ (the newest; `current` always stays).
+    /// Older ones are deleted after a successful switch.
+    #[arg(long, default_value_t = 7, value_name = "N")]
+    pub keep_runs: usize,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +176,8 @@ impl InputArgs {
             threads,
             restricted: false,
             pdf: true,
+            force: false,
+            keep_runs: 7,
         })
     }
 }
@@ -187,15 +197,23 @@ pub fn execute(cli: &Cli) -> Result<String> {
             let settings = Settings {
                 restricted: args.restricted,
                 pdf: !args.no_pdf,
+                force: args.force,
+                keep_runs: args.keep_runs,
                 ..args.input.settings()?
             };
             let output = Root::parse(&args.output)?;
             let report = runtime(settings.threads)?.block_on(run::run(&settings, &output))?;
+            let Some(manifest) = &report.manifest else {
+                return Ok(format!(
+                    "nothing changed since run {} (same input files and configuration): no new run; --force runs anyway\n",
+                    report.run_id
+                ));
+            };
             let mut out = format!(
                 "run {} complete: {}/current\n",
                 report.run_id, output.display
             );
-            for (name, x) in &report.manifest.inputs {
+            for (name, x) in &manifest.inputs {
                 out.push_str(&format!(
                     "  {name:<16} read {:>10}  accepted {:>10}  rejected {:>8}\n",
                     x.counts.rows_read, x.counts.rows_accepted, x.counts.rows_rejected

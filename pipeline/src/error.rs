@@ -2,7 +2,7 @@
 //!
 //! Exit codes are part of the public interface (README, "Exit codes"):
 //! 0 success, 1 input rejected, 2 usage or configuration error,
-//! 3 I/O or internal error.
+//! 3 I/O or internal error, 4 another run holds the output's lock.
 
 use std::fmt;
 
@@ -27,6 +27,9 @@ pub enum Error {
     /// Reading or writing storage failed. Exit code 3.
     #[error("I/O error: {0}")]
     Io(String),
+    /// Another run holds the output's lock. Exit code 4.
+    #[error("busy: {0}")]
+    Locked(String),
     /// A broken invariant inside the pipeline: a bug. Exit code 3.
     #[error("internal error: {0}")]
     Internal(String),
@@ -39,6 +42,7 @@ pub enum ExitCode {
     InputRejected = 1,
     Usage = 2,
     Internal = 3,
+    Busy = 4,
 }
 
 impl Error {
@@ -47,6 +51,7 @@ impl Error {
             Error::InputRejected(_) | Error::Schema { .. } => ExitCode::InputRejected,
             Error::Config(_) => ExitCode::Usage,
             Error::Io(_) | Error::Internal(_) => ExitCode::Internal,
+            Error::Locked(_) => ExitCode::Busy,
         }
     }
 

@@ -92,6 +92,20 @@ pub async fn list_files(root: &Root, extract: Extract) -> Result<Vec<(Path, u64)
     Ok(files)
 }
 
+/// One input file's bytes; an unreadable file rejects the input, naming the file.
+pub async fn fetch(root: &Root, path: &Path) -> Result<bytes::Bytes> {
+    let unreadable = |e: object_store::Error| {
+        Error::InputRejected(format!("{}: unreadable file: {e}", root.relative(path)))
+    };
+    root.store
+        .get(path)
+        .await
+        .map_err(unreadable)?
+        .bytes()
+        .await
+        .map_err(unreadable)
+}
+
 /// Hive partition values (`key=value` folders) between the extract folder and the file.
 fn hive_values(relative: &str) -> BTreeMap<String, Option<String>> {
     let parts: Vec<&str> = relative.split('/').collect();
@@ -241,16 +255,7 @@ pub async fn ingest(
             let root = root.clone();
             async move {
                 let relative = root.relative(&path);
-                let bytes = root
-                    .store
-                    .get(&path)
-                    .await
-                    .map_err(|e| Error::InputRejected(format!("{relative}: unreadable file: {e}")))?
-                    .bytes()
-                    .await
-                    .map_err(|e| {
-                        Error::InputRejected(format!("{relative}: unreadable file: {e}"))
-                    })?;
+                let bytes = fetch(&root, &path).await?;
                 let rel = relative.clone();
                 tokio::task::spawn_blocking(move || {
                     let sha256 = hex::encode(Sha256::digest(&bytes));

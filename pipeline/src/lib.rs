@@ -11,6 +11,7 @@ pub mod error;
 pub mod fixtures;
 pub mod indicators;
 pub mod ingest;
+pub mod lock;
 pub mod logging;
 pub mod manifest;
 pub mod publish;

@@ -43,20 +43,32 @@ pub struct ExtractInput {
     pub counts: Counts,
 }
 
-/// The fingerprint of a run's data: sha256 over every input file's path and sha256 (in
-/// extract and path order), the effective configuration and the Skolegang version; the
-/// first 16 hex digits.
-pub fn data_version(inputs: &BTreeMap<String, ExtractInput>, config: &serde_json::Value) -> String {
+/// The fingerprint of a run's data: sha256 over every input file's extract, path and
+/// sha256 (in extract and path order), the effective configuration and the Skolegang
+/// version; the first 16 hex digits.
+pub fn data_version<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    config: &serde_json::Value,
+) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for (extract, x) in inputs {
-        for f in &x.files {
-            h.update(format!("{extract}\t{}\t{}\n", f.path, f.sha256));
-        }
+    for (extract, path, sha256) in files {
+        h.update(format!("{extract}\t{path}\t{sha256}\n"));
     }
     h.update(config.to_string());
     h.update(env!("CARGO_PKG_VERSION"));
     hex::encode(h.finalize())[..16].to_string()
+}
+
+/// The input files of a manifest's `inputs`, as [`data_version`] takes them.
+pub fn input_files(
+    inputs: &BTreeMap<String, ExtractInput>,
+) -> impl Iterator<Item = (&str, &str, &str)> {
+    inputs.iter().flat_map(|(extract, x)| {
+        x.files
+            .iter()
+            .map(move |f| (extract.as_str(), f.path.as_str(), f.sha256.as_str()))
+    })
 }
 
 impl Manifest {

@@ -194,3 +194,71 @@ pub fn parquet_bytes_with(
     writer.close()?;
     Ok(buf)
 }
+
+/// The run `current` points to and its manifest's `data_version`, if there is one.
+pub async fn current_data_version(root: &Root) -> Result<Option<(String, String)>> {
+    let Some(run_id) = current_run(root).await? else {
+        return Ok(None);
+    };
+    let path = root.child(&format!("runs/{run_id}/manifest.json"));
+    let bytes = match root.store.get(&path).await {
+        Ok(r) => r
+            .bytes()
+            .await
+            .map_err(|e| Error::io(format!("reading runs/{run_id}/manifest.json"), e))?,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(Error::io(format!("reading runs/{run_id}/manifest.json"), e)),
+    };
+    let manifest: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::io(format!("reading runs/{run_id}/manifest.json"), e))?;
+    Ok(manifest["data_version"]
+        .as_str()
+        .map(|v| (run_id.clone(), v.to_string())))
+}
+
+/// Deletes all but the newest `keep` run folders, never the one `current` points to.
+/// Run ids sort by time, so the newest are the last in name order. Returns the ids
+/// deleted.
+pub async fn prune_runs(root: &Root, keep: usize) -> Result<Vec<String>> {
+    use futures::TryStreamExt;
+    let runs_dir = root.child("runs");
+    let listed: Vec<object_store::ObjectMeta> = root
+        .store
+        .list(Some(&runs_dir))
+        .try_collect()
+        .await
+        .map_err(|e| Error::io("listing runs/", e))?;
+    let run_of = |p: &object_store::path::Path| -> Option<String> {
+        let rel = root.relative(p);
+        rel.strip_prefix("runs/")?
+            .split('/')
+            .next()
+            .map(str::to_string)
+    };
+    let mut ids: Vec<String> = listed.iter().filter_map(|m| run_of(&m.location)).collect();
+    ids.sort();
+    ids.dedup();
+    let current = current_run(root).await?;
+    let old: Vec<String> = ids
+        .iter()
+        .rev()
+        .skip(keep.max(1))
+        .filter(|id| Some(*id) != current.as_ref())
+        .cloned()
+        .collect();
+    for m in &listed {
+        if run_of(&m.location).is_some_and(|id| old.contains(&id)) {
+            root.store
+                .delete(&m.location)
+                .await
+                .map_err(|e| Error::io(format!("deleting {}", root.relative(&m.location)), e))?;
+        }
+    }
+    if let Some(dir) = &root.local {
+        // Empty folders are left behind by per-file deletes on a local disk.
+        for id in &old {
+            let _ = std::fs::remove_dir_all(dir.join("runs").join(id));
+        }
+    }
+    Ok(old)
+}

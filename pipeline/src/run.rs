@@ -37,6 +37,10 @@ pub struct Settings {
     pub restricted: bool,
     /// Print the reports to PDF with headless Chromium (when it is found).
     pub pdf: bool,
+    /// Run even when the inputs and configuration equal those of `current`.
+    pub force: bool,
+    /// Run folders to keep (the newest; `current` always stays).
+    pub keep_runs: usize,
 }
 
 /// One extract after ingest and validation.
@@ -203,7 +207,10 @@ pub fn quarantine_batch(x: &ExtractResult) -> Result<RecordBatch> {
 #[derive(Debug)]
 pub struct RunReport {
     pub run_id: String,
-    pub manifest: Manifest,
+    /// The inputs and configuration equalled those of `current` (run `run_id`): nothing
+    /// was run or written.
+    pub unchanged: bool,
+    pub manifest: Option<Manifest>,
     /// Danmark's headline figures for the latest periods.
     pub headline: String,
 }
@@ -212,9 +219,51 @@ pub struct RunReport {
 /// When an extract is over the reject limit, the run folder (quarantine and manifest,
 /// status `rejected`) is kept for inspection, `current` is not switched, and the
 /// error says which extracts and why.
+/// The data version of the input as it is now ([`crate::manifest::data_version`]),
+/// from the files' checksums alone: every file is read once, nothing is decoded.
+pub async fn fingerprint(settings: &Settings) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut extracts: Vec<Extract> = Extract::ALL.to_vec();
+    extracts.sort_by_key(|e| e.name());
+    let mut files = Vec::new();
+    for extract in extracts {
+        for (path, _) in ingest::list_files(&settings.input, extract).await? {
+            let relative = settings.input.relative(&path);
+            let bytes = ingest::fetch(&settings.input, &path).await?;
+            let sha = tokio::task::spawn_blocking(move || hex::encode(Sha256::digest(&bytes)))
+                .await
+                .map_err(|e| Error::internal("hashing", e))?;
+            files.push((extract.name(), relative, sha));
+        }
+    }
+    Ok(crate::manifest::data_version(
+        files.iter().map(|(e, p, s)| (*e, p.as_str(), s.as_str())),
+        &settings.config.effective_json(),
+    ))
+}
+
 pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     let started = Utc::now();
     let mut stages = Stages::default();
+    let _lock = crate::lock::RunLock::acquire(output).await?;
+    if !settings.force
+        && let Some((current, version)) = publish::current_data_version(output).await?
+    {
+        let now = stages.time("fingerprint", fingerprint(settings)).await?;
+        if now == version {
+            info!(
+                run_id = %current,
+                data_version = %now,
+                "nothing changed: the inputs and configuration equal those of the current run; no new run (--force runs anyway)"
+            );
+            return Ok(RunReport {
+                run_id: current,
+                unchanged: true,
+                manifest: None,
+                headline: String::new(),
+            });
+        }
+    }
     let checked = stages
         .time("ingest_validate", ingest_and_validate(settings))
         .await?;
@@ -249,7 +298,8 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
         })
         .collect();
     let config_json = settings.config.effective_json();
-    let data_version = crate::manifest::data_version(&inputs, &config_json);
+    let data_version =
+        crate::manifest::data_version(crate::manifest::input_files(&inputs), &config_json);
     let over = checked.over_limit(settings.config.max_rejected_share);
     for line in &over {
         warn!("{line}");
@@ -381,9 +431,21 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     }
     dir.switch_current().await?;
     info!(run_id = %run_id, "current switched");
+    match publish::prune_runs(output, settings.keep_runs).await {
+        Ok(pruned) if !pruned.is_empty() => {
+            info!(
+                pruned = pruned.len(),
+                keep = settings.keep_runs,
+                "old runs deleted"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => warn!("old runs not deleted: {e}"),
+    }
     Ok(RunReport {
         run_id,
-        manifest,
+        unchanged: false,
+        manifest: Some(manifest),
         headline,
     })
 }

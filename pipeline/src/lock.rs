@@ -1,0 +1,148 @@
+//! One run at a time: `run.lock` under the output root, created atomically (an exclusive
+//! create on a local disk, a conditional put on object stores). It names the process
+//! holding it. A lock whose process is gone (same host, no such pid) is stale: it is
+//! taken over with a warning. The lock is removed when the run ends, however it ends.
+
+use bytes::Bytes;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::{Deserialize, Serialize};
+use tracing::warn;
+
+use crate::error::{Error, Result};
+use crate::store::Root;
+
+pub const LOCK_NAME: &str = "run.lock";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Holder {
+    pid: u32,
+    host: String,
+    started_at: String,
+}
+
+fn host() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "unknown".to_string();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// The held lock; released on drop.
+#[derive(Debug)]
+pub struct RunLock {
+    root: Root,
+    /// A local output folder that did not exist before the lock: removed again on
+    /// release when nothing else was written (a fatal input error writes nothing).
+    created_root: bool,
+}
+
+impl RunLock {
+    pub async fn acquire(root: &Root) -> Result<RunLock> {
+        let created_root = root.local.as_ref().is_some_and(|dir| !dir.exists());
+        let path = root.child(LOCK_NAME);
+        let me = Holder {
+            pid: std::process::id(),
+            host: host(),
+            started_at: chrono::Utc::now().to_rfc3339(),
+        };
+        let body = serde_json::to_vec(&me).map_err(|e| Error::internal("run.lock", e))?;
+        let create = |mode: PutMode| {
+            root.store.put_opts(
+                &path,
+                PutPayload::from(Bytes::from(body.clone())),
+                PutOptions::from(mode),
+            )
+        };
+        match create(PutMode::Create).await {
+            Ok(_) => {}
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                let held = root
+                    .store
+                    .get(&path)
+                    .await
+                    .map_err(|e| Error::io(format!("reading {}/{LOCK_NAME}", root.display), e))?
+                    .bytes()
+                    .await
+                    .map_err(|e| Error::io(format!("reading {}/{LOCK_NAME}", root.display), e))?;
+                let holder: Option<Holder> = serde_json::from_slice(&held).ok();
+                match holder {
+                    Some(h) if h.host == me.host && !alive(h.pid) => {
+                        warn!(
+                            pid = h.pid,
+                            started_at = %h.started_at,
+                            "taking over a stale {LOCK_NAME}: its process is gone"
+                        );
+                        create(PutMode::Overwrite)
+                            .await
+                            .map_err(|e| Error::io(format!("writing {LOCK_NAME}"), e))?;
+                    }
+                    Some(h) => {
+                        return Err(Error::Locked(format!(
+                            "another run holds {}/{LOCK_NAME} (pid {} on {}, started {}); one run at a time",
+                            root.display, h.pid, h.host, h.started_at
+                        )));
+                    }
+                    None => {
+                        return Err(Error::Locked(format!(
+                            "{}/{LOCK_NAME} exists and is unreadable; remove it if no run is going on",
+                            root.display
+                        )));
+                    }
+                }
+            }
+            Err(e) => return Err(Error::io(format!("creating {LOCK_NAME}"), e)),
+        }
+        Ok(RunLock {
+            root: root.clone(),
+            created_root,
+        })
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        match &self.root.local {
+            Some(dir) => {
+                let _ = std::fs::remove_file(dir.join(LOCK_NAME));
+                if self.created_root {
+                    // Only succeeds when the folder is empty.
+                    let _ = std::fs::remove_dir(dir);
+                }
+            }
+            None => {
+                let store = std::sync::Arc::clone(&self.root.store);
+                let path = self.root.child(LOCK_NAME);
+                if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                    handle.spawn(async move {
+                        let _ = store.delete(&path).await;
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_alive_and_a_dead_pid_is_not() {
+        assert!(alive(std::process::id()));
+        assert!(!alive(u32::MAX - 7));
+        assert!(!host().is_empty());
+    }
+}
