@@ -45,6 +45,11 @@ fn run_on_the_sample_writes_a_complete_run_and_switches_current() {
     let run_dir = root.join("current");
     let m = manifest(&run_dir);
     assert_eq!(m["status"], "success");
+    assert!(
+        m["peak_rss_bytes"].as_u64().is_some_and(|b| b > 10 << 20),
+        "peak memory is recorded"
+    );
+    assert!(m["data_version"].as_str().is_some_and(|v| v.len() == 16));
     assert_eq!(m["extract_date"], fixtures::DEFAULT_EXTRACT_DATE);
     assert_eq!(m["config"]["disclosure"]["k"], 5);
     assert_eq!(

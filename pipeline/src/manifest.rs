@@ -16,7 +16,8 @@ pub struct Manifest {
     /// ([`data_version`]). The reports name it instead of the run id, so a rerun on the
     /// same data publishes byte-identical files.
     pub data_version: String,
-    /// `success`, or `rejected` when the input failed the reject limit (then `current`
+    /// `success`; `rejected` when the input failed the reject limit, `audit_failed`
+    /// when the disclosure audit of the written files found an exposure (then `current`
     /// was not switched).
     pub status: String,
     pub skolegang_version: String,
@@ -31,6 +32,8 @@ pub struct Manifest {
     pub outputs: Vec<OutputFile>,
     /// Seconds per stage, in the order the stages ran.
     pub stage_seconds: Vec<(String, f64)>,
+    /// The process's peak resident memory when the manifest was written (Linux).
+    pub peak_rss_bytes: Option<u64>,
     /// Cells suppressed per indicator and the information left (absent when the run
     /// stopped before disclosure control).
     pub disclosure: Option<crate::disclose::Summary>,
@@ -69,6 +72,20 @@ pub fn input_files(
             .iter()
             .map(move |f| (extract.as_str(), f.path.as_str(), f.sha256.as_str()))
     })
+}
+
+/// The peak resident set size of this process (`VmHWM` in /proc/self/status).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 impl Manifest {

@@ -307,6 +307,7 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     let mut outputs = outputs;
     let mut headline = String::new();
     let mut disclosure_summary = None;
+    let mut audit_failure: Option<Error> = None;
     if over.is_empty() {
         let computed = stages
             .time(
@@ -364,49 +365,53 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
             .time("audit", disclose::audit::audit_run(output, &run_id, None))
             .await?;
         if !report.exposures.is_empty() {
-            return Err(Error::Internal(format!(
+            // Recorded in the run's manifest (status `audit_failed`) before failing.
+            audit_failure = Some(Error::Internal(format!(
                 "the disclosure audit of runs/{run_id}/published found {} exposed cells; `current` was not switched",
                 report.exposures.len()
             )));
+        } else {
+            let basis = report::Basis::new(
+                &data_version,
+                settings.extract_date,
+                checked
+                    .extracts
+                    .iter()
+                    .map(|x| x.validated.counts.rows_accepted)
+                    .sum(),
+                checked
+                    .extracts
+                    .iter()
+                    .map(|x| x.validated.counts.rows_rejected)
+                    .sum(),
+                k,
+            );
+            let rendered = stages
+                .time("reports", async {
+                    report::render(&published, &computed.rankings, &Codes::embedded()?, &basis)
+                })
+                .await?;
+            let pdfs = stages
+                .time("pdf", async { Ok(report_pdfs(settings, &rendered)) })
+                .await?;
+            let written = stages
+                .time(
+                    "bundles",
+                    report::bundle::write_all(&dir, &rendered, pdfs, &basis),
+                )
+                .await?;
+            outputs.extend(written);
         }
-        let basis = report::Basis::new(
-            &data_version,
-            settings.extract_date,
-            checked
-                .extracts
-                .iter()
-                .map(|x| x.validated.counts.rows_accepted)
-                .sum(),
-            checked
-                .extracts
-                .iter()
-                .map(|x| x.validated.counts.rows_rejected)
-                .sum(),
-            k,
-        );
-        let rendered = stages
-            .time("reports", async {
-                report::render(&published, &computed.rankings, &Codes::embedded()?, &basis)
-            })
-            .await?;
-        let pdfs = stages
-            .time("pdf", async { Ok(report_pdfs(settings, &rendered)) })
-            .await?;
-        let written = stages
-            .time(
-                "bundles",
-                report::bundle::write_all(&dir, &rendered, pdfs, &basis),
-            )
-            .await?;
-        outputs.extend(written);
     }
     let manifest = Manifest {
         run_id: run_id.clone(),
         data_version: data_version.clone(),
-        status: if over.is_empty() {
-            "success"
-        } else {
+        status: if !over.is_empty() {
             "rejected"
+        } else if audit_failure.is_some() {
+            "audit_failed"
+        } else {
+            "success"
         }
         .to_string(),
         skolegang_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -419,9 +424,13 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
         inputs,
         outputs,
         stage_seconds: stages.seconds.clone(),
+        peak_rss_bytes: crate::manifest::peak_rss_bytes(),
         disclosure: disclosure_summary,
     };
     dir.put("manifest.json", manifest.to_json(), None).await?;
+    if let Some(e) = audit_failure {
+        return Err(e);
+    }
 
     if !over.is_empty() {
         return Err(Error::InputRejected(format!(
