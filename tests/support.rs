@@ -429,14 +429,8 @@ fn computed(input: &Path, config: &Path, allow_rejects: bool) -> Vec<Cell> {
         .extract_date
         .expect("extract_date in the configuration");
     let settings = Settings {
-        input: Root::parse(input.to_str().expect("utf8")).expect("input"),
         config,
-        extract_date,
-        threads: 2,
-        restricted: false,
-        pdf: false,
-        force: false,
-        keep_runs: 7,
+        ..settings(input.to_str().expect("utf8"), &extract_date.to_string())
     };
     block_on(async {
         let checked = run::ingest_and_validate(&settings)
