@@ -333,11 +333,19 @@ proptest! {
                 }
             }
         }
-        // A stricter threshold never withholds less.
+        // A stricter threshold: every cell primary at k is withheld at 10, and what is
+        // safe at 10 is safe at k (the exposures at k are a subset of those at 10). The
+        // total withheld is not monotone in k: secondary choices differ (a case is in
+        // disclose.proptest-regressions).
         if k == 3 {
             let mut strict = random_table(&counts);
             protect(&mut strict, 10, &codes, true).expect("protect");
-            prop_assert!(strict.iter().filter(|c| c.suppression.is_some()).count() >= cells.iter().filter(|c| c.suppression.is_some()).count());
+            for (loose, tight) in cells.iter().zip(&strict) {
+                if loose.suppression == Some(Suppression::Primary) {
+                    prop_assert!(tight.suppression.is_some(), "{tight:?}");
+                }
+            }
+            prop_assert!(attack(&published(&strict), k, &codes).is_empty());
         }
     }
 }
