@@ -31,11 +31,7 @@ pub const HEADINGS: [&str; 16] = [
 pub const WITHHELD: &str = "–";
 
 pub fn danish_csv(cells: &RecordBatch) -> Result<Vec<u8>> {
-    let col = |n: &str| {
-        cells
-            .column_by_name(n)
-            .ok_or_else(|| Error::Internal(format!("published cells have no column `{n}`")))
-    };
+    let col = |n: &str| super::model::column(cells, n);
     let ind = col("indicator")?.as_string::<i32>();
     let period = col("period")?.as_string::<i32>();
     let year = col("year")?.as_primitive::<Int32Type>();

@@ -199,9 +199,7 @@ pub fn render(
         code: 0,
         name: "Danmark".to_string(),
     };
-    let geo = cells
-        .column_by_name("geo_code")
-        .ok_or_else(|| Error::Internal("published cells have no geo_code".into()))?
+    let geo = model::column(cells, "geo_code")?
         .as_primitive::<Int32Type>()
         .clone();
 

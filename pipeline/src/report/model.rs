@@ -32,7 +32,8 @@ pub struct Published {
     periods: BTreeMap<String, BTreeMap<i32, String>>,
 }
 
-fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array> {
+/// A column of the published cells or the ranking, by name.
+pub(super) fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array> {
     batch
         .column_by_name(name)
         .map(|c| c.as_ref())
