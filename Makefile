@@ -5,10 +5,14 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/skolegang-target
 
 CARGO ?= cargo
+# The Python venv for the tests' helpers (moto's S3 server), outside the clone like the
+# target directory, so repeated runs reuse it.
+VENV ?= $(HOME)/.cache/skolegang-venv
+export SKOLEGANG_PYTHON ?= $(VENV)/bin/python
 SCALE ?= 1.0
 SEED ?= 1
 
-.PHONY: all build run test fmt-check clippy unit fixtures sample release bench
+.PHONY: all build run test fmt-check clippy unit venv fixtures sample release bench
 
 all: test
 
@@ -31,8 +35,16 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit:
+unit: venv
 	$(CARGO) test --workspace
+
+## venv: the Python packages the tests use (tests/requirements.txt), in $(VENV)
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	cp tests/requirements.txt $@
 
 ## fixtures: synthetic extracts at SCALE (default 1.0: a national population) into fixtures/generated/
 fixtures: release

@@ -1,11 +1,14 @@
 //! End-to-end tests of Skolegang: one binary, one module per area.
 
 mod disclose;
+mod failures;
 mod fixtures;
 mod golden;
 mod ingest;
+mod logs;
 mod properties;
 mod rankings;
 mod reports;
 mod run;
+mod s3;
 mod validation;

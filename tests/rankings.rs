@@ -22,7 +22,8 @@ type Ranks = (Option<i32>, Option<i32>, Option<i32>, Option<f64>, bool);
 /// bottom15_all) for the window ending in 2023.
 fn rank(pupils: &[Pupil]) -> std::collections::BTreeMap<i32, Ranks> {
     let codes = Codes::embedded().expect("codes");
-    let ctx = skolegang::session::new_context(2, &codes).expect("ctx");
+    let ctx = skolegang::session::new_context(2, &codes, &skolegang::session::Memory::default())
+        .expect("ctx");
     let config = Config::default();
     indicators::register_params(
         &ctx,

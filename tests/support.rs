@@ -1,7 +1,7 @@
 //! Helpers shared by the end-to-end tests: building extracts from text rows, running
 //! the pipeline in-process, and reading outputs back.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -144,6 +144,7 @@ pub fn settings(input: &str, extract_date: &str) -> Settings {
         pdf: false,
         force: false,
         keep_runs: 7,
+        memory: skolegang::session::Memory::default(),
     }
 }
 
@@ -449,4 +450,23 @@ fn computed(input: &Path, config: &Path, allow_rejects: bool) -> Vec<Cell> {
                 .expect("indicators");
         cells_of(&computed.cells, None)
     })
+}
+
+/// path → sha256 of every output listed in `<root>/current/manifest.json`, in path order.
+pub fn current_output_checksums(root: &Path) -> BTreeMap<String, String> {
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("current/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    manifest["outputs"]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().expect("path").to_string(),
+                f["sha256"].as_str().expect("sha").to_string(),
+            )
+        })
+        .collect()
 }

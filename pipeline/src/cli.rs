@@ -88,6 +88,14 @@ pub struct InputArgs {
     /// Worker threads and DataFusion partitions. Default: the machine's cores.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Memory for DataFusion's operators (e.g. 4G, 1500M); sorts, aggregates and joins
+    /// spill to disk beyond it. Default: half of the machine's (or container's) memory.
+    #[arg(long, value_name = "SIZE", value_parser = crate::session::parse_size)]
+    pub memory_limit: Option<u64>,
+    /// Folder for spill files. Default: <output>/.spill for a local output (removed
+    /// after the run), else the system's temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +186,12 @@ impl InputArgs {
             pdf: true,
             force: false,
             keep_runs: 7,
+            memory: crate::session::Memory {
+                limit: self
+                    .memory_limit
+                    .unwrap_or_else(|| crate::session::Memory::default().limit),
+                spill_dir: self.spill_dir.clone(),
+            },
         })
     }
 }
@@ -202,7 +216,9 @@ pub fn execute(cli: &Cli) -> Result<String> {
                 ..args.input.settings()?
             };
             let output = Root::parse(&args.output)?;
+            let started = std::time::Instant::now();
             let report = runtime(settings.threads)?.block_on(run::run(&settings, &output))?;
+            log_summary(&report, started.elapsed().as_secs_f64());
             let Some(manifest) = &report.manifest else {
                 return Ok(format!(
                     "nothing changed since run {} (same input files and configuration): no new run; --force runs anyway\n",
@@ -292,6 +308,48 @@ pub fn execute(cli: &Cli) -> Result<String> {
     }
 }
 
+/// The run's last log line, one line in `--log-format json` for schedulers: status,
+/// exit code, run id, seconds, rows and cells. Counts only, nothing person-level. A
+/// failed run's summary is logged by [`main_with`], after the error.
+fn log_summary(report: &run::RunReport, seconds: f64) {
+    let seconds = format!("{seconds:.3}");
+    let Some(m) = &report.manifest else {
+        tracing::info!(
+            summary = true,
+            status = "unchanged",
+            exit_code = 0,
+            run_id = %report.run_id,
+            seconds,
+            "run summary: nothing changed"
+        );
+        return;
+    };
+    let count = |f: fn(&crate::validate::Counts) -> u64| -> u64 {
+        m.inputs.values().map(|x| f(&x.counts)).sum()
+    };
+    let (cells, withheld) = m.disclosure.as_ref().map_or((0, 0), |d| {
+        (
+            d.cells,
+            d.primary.values().sum::<u64>() + d.secondary.values().sum::<u64>(),
+        )
+    });
+    tracing::info!(
+        summary = true,
+        status = %m.status,
+        exit_code = m.exit_code,
+        run_id = %m.run_id,
+        data_version = %m.data_version,
+        seconds,
+        rows_read = count(|c| c.rows_read),
+        rows_rejected = count(|c| c.rows_rejected),
+        cells,
+        cells_withheld = withheld,
+        files = m.outputs.len(),
+        peak_rss_bytes = m.peak_rss_bytes.unwrap_or(0),
+        "run summary"
+    );
+}
+
 /// Parses `args`, runs the command, prints, and returns the process exit code.
 pub fn main_with<I, T>(args: I) -> ExitCode
 where
@@ -310,6 +368,7 @@ where
         }
     };
     logging::init(cli.log_format, cli.quiet, cli.verbose);
+    let started = std::time::Instant::now();
     match execute(&cli) {
         Ok(out) => {
             if !cli.quiet || matches!(cli.command, Command::Validate(_) | Command::Audit(_)) {
@@ -319,6 +378,15 @@ where
         }
         Err(e) => {
             tracing::error!(exit_code = e.exit_code() as i32, "{e}");
+            if matches!(cli.command, Command::Run(_)) {
+                tracing::info!(
+                    summary = true,
+                    status = "failed",
+                    exit_code = e.exit_code() as i32,
+                    seconds = format!("{:.3}", started.elapsed().as_secs_f64()),
+                    "run summary: failed"
+                );
+            }
             if cli.log_format == LogFormat::Json || cli.quiet {
                 // The JSON line (or the warn-level log) already carries it for machines;
                 // people still get a plain line.

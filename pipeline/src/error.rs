@@ -62,6 +62,22 @@ impl Error {
     pub fn internal(context: impl fmt::Display, err: impl fmt::Display) -> Self {
         Error::Internal(format!("{context}: {err}"))
     }
+
+    /// A failed query (`context` names its SQL file). Running out of the memory pool
+    /// says so and names the flag that raises it.
+    pub fn query(context: impl fmt::Display, err: datafusion::error::DataFusionError) -> Self {
+        let exhausted = matches!(
+            err.find_root(),
+            datafusion::error::DataFusionError::ResourcesExhausted(_)
+        ) || err.to_string().contains("Not enough memory");
+        if exhausted {
+            Error::Internal(format!(
+                "{context}: out of memory within the memory limit; raise --memory-limit (default: half of the machine's memory): {err}"
+            ))
+        } else {
+            Error::Internal(format!("{context}: {err}"))
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

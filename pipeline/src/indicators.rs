@@ -195,15 +195,9 @@ async fn sql(
     name: &str,
     query: &str,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let df = ctx
-        .sql(query)
-        .await
-        .map_err(|e| Error::Internal(format!("{name}: {e}")))?;
+    let df = ctx.sql(query).await.map_err(|e| Error::query(name, e))?;
     let schema = Arc::new(df.schema().as_arrow().clone());
-    let batches = df
-        .collect()
-        .await
-        .map_err(|e| Error::Internal(format!("{name}: {e}")))?;
+    let batches = df.collect().await.map_err(|e| Error::query(name, e))?;
     Ok((schema, batches))
 }
 

@@ -8,6 +8,7 @@ pub mod contract;
 pub mod dates;
 pub mod disclose;
 pub mod error;
+pub mod faults;
 pub mod fixtures;
 pub mod indicators;
 pub mod ingest;

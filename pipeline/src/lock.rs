@@ -47,6 +47,7 @@ pub struct RunLock {
     /// A local output folder that did not exist before the lock: removed again on
     /// release when nothing else was written (a fatal input error writes nothing).
     created_root: bool,
+    released: bool,
 }
 
 impl RunLock {
@@ -108,12 +109,30 @@ impl RunLock {
         Ok(RunLock {
             root: root.clone(),
             created_root,
+            released: false,
         })
+    }
+}
+
+impl RunLock {
+    /// Releases the lock, waiting for an object store's delete to finish (dropping the
+    /// lock can only start that delete).
+    pub async fn release(mut self) {
+        if self.root.local.is_none() {
+            let path = self.root.child(LOCK_NAME);
+            if let Err(e) = self.root.store.delete(&path).await {
+                warn!("{LOCK_NAME} not removed: {e}");
+            }
+            self.released = true;
+        }
     }
 }
 
 impl Drop for RunLock {
     fn drop(&mut self) {
+        if self.released {
+            return;
+        }
         match &self.root.local {
             Some(dir) => {
                 let _ = std::fs::remove_file(dir.join(LOCK_NAME));

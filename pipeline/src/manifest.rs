@@ -20,6 +20,8 @@ pub struct Manifest {
     /// when the disclosure audit of the written files found an exposure (then `current`
     /// was not switched).
     pub status: String,
+    /// The process exit code the run ended with (README, "Exit codes").
+    pub exit_code: i32,
     pub skolegang_version: String,
     pub datafusion_version: String,
     pub started_at: String,
@@ -28,15 +30,29 @@ pub struct Manifest {
     pub extract_date: String,
     /// The effective configuration, defaults filled in.
     pub config: serde_json::Value,
+    /// Threads, memory pool and spill folder: how the run was executed. They do not
+    /// change a published byte, so they are not part of the data version.
+    pub resources: Resources,
     pub inputs: BTreeMap<String, ExtractInput>,
     pub outputs: Vec<OutputFile>,
     /// Seconds per stage, in the order the stages ran.
     pub stage_seconds: Vec<(String, f64)>,
+    /// Rows made per stage, for the stages that make rows: `ingest_validate` rows
+    /// read, `quarantine` rows quarantined, `indicators` cells computed, `disclose`
+    /// cells published, `publish` rows written, `audit` cells attacked.
+    pub stage_rows: Vec<(String, u64)>,
     /// The process's peak resident memory when the manifest was written (Linux).
     pub peak_rss_bytes: Option<u64>,
     /// Cells suppressed per indicator and the information left (absent when the run
     /// stopped before disclosure control).
     pub disclosure: Option<crate::disclose::Summary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Resources {
+    pub threads: usize,
+    pub memory_limit_bytes: u64,
+    pub spill_dir: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,10 +92,15 @@ pub fn input_files(
 
 /// The peak resident set size of this process (`VmHWM` in /proc/self/status).
 pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: u64 = status
+    proc_kb("/proc/self/status", "VmHWM")
+}
+
+/// A `Key:   123 kB` line of a /proc file, in bytes.
+pub fn proc_kb(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let kb: u64 = text
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?
         .trim()
         .trim_end_matches("kB")
         .trim()

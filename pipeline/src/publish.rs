@@ -69,6 +69,12 @@ impl RunDir {
         let size = bytes.len() as u64;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let path = self.path(relative);
+        if let Some(e) = crate::faults::write_error(relative) {
+            return Err(Error::io(
+                format!("writing {}", self.root.relative(&path)),
+                e,
+            ));
+        }
         self.root
             .store
             .put(&path, PutPayload::from(Bytes::from(bytes)))
@@ -115,12 +121,14 @@ impl RunDir {
                 let _ = std::fs::remove_file(&tmp);
                 symlink(&target, &tmp)
                     .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
+                crate::faults::point("switch");
                 std::fs::rename(&tmp, &link)
                     .map_err(|e| Error::io(format!("switching {}", link.display()), e))?;
                 Ok(())
             }
             None => {
                 let path = self.root.child("current");
+                crate::faults::point("switch");
                 self.root
                     .store
                     .put(&path, PutPayload::from(Bytes::from(self.run_id.clone())))
@@ -252,6 +260,7 @@ pub async fn prune_runs(root: &Root, keep: usize) -> Result<Vec<String>> {
                 .delete(&m.location)
                 .await
                 .map_err(|e| Error::io(format!("deleting {}", root.relative(&m.location)), e))?;
+            crate::faults::point("prune");
         }
     }
     if let Some(dir) = &root.local {
@@ -261,4 +270,72 @@ pub async fn prune_runs(root: &Root, keep: usize) -> Result<Vec<String>> {
         }
     }
     Ok(old)
+}
+
+/// The leftovers of runs that were killed or failed to write: run folders without a
+/// `manifest.json` (the manifest is the last file a run writes before the switch), and
+/// on a local disk the temporary `.current-*` links of an interrupted switch. Never
+/// the run `current` points to. Call it holding the run lock (no run is writing).
+/// Returns the run ids deleted.
+pub async fn clean_debris(root: &Root) -> Result<Vec<String>> {
+    use futures::TryStreamExt;
+    let listed: Vec<object_store::ObjectMeta> = root
+        .store
+        .list(Some(&root.child("runs")))
+        .try_collect()
+        .await
+        .map_err(|e| Error::io("listing runs/", e))?;
+    let mut ids = std::collections::BTreeSet::new();
+    let mut complete = std::collections::BTreeSet::new();
+    for m in &listed {
+        let rel = root.relative(&m.location);
+        let Some((id, rest)) = rel.strip_prefix("runs/").and_then(|r| r.split_once('/')) else {
+            continue;
+        };
+        ids.insert(id.to_string());
+        if rest == "manifest.json" {
+            complete.insert(id.to_string());
+        }
+    }
+    let current = current_run(root).await?;
+    if let Some(dir) = &root.local {
+        // Folders left empty (a run killed before its first file) are debris too.
+        if let Ok(entries) = std::fs::read_dir(dir.join("runs")) {
+            for e in entries.flatten() {
+                if e.path().is_dir() {
+                    ids.insert(e.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    let debris: Vec<String> = ids
+        .into_iter()
+        .filter(|id| !complete.contains(id) && Some(id) != current.as_ref())
+        .collect();
+    for m in &listed {
+        let rel = root.relative(&m.location);
+        let id = rel
+            .strip_prefix("runs/")
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_default();
+        if debris.iter().any(|d| d == id) {
+            root.store
+                .delete(&m.location)
+                .await
+                .map_err(|e| Error::io(format!("deleting {rel}"), e))?;
+        }
+    }
+    if let Some(dir) = &root.local {
+        for id in &debris {
+            let _ = std::fs::remove_dir_all(dir.join("runs").join(id));
+        }
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(".current-") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+    Ok(debris)
 }

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::indicators;
 use crate::ingest::{self, InputFile};
 use crate::manifest::{ExtractInput, Manifest};
-use crate::publish::{self, RunDir};
+use crate::publish::{self, OutputFile, RunDir};
 use crate::report;
 use crate::session;
 use crate::store::Root;
@@ -41,6 +41,8 @@ pub struct Settings {
     pub force: bool,
     /// Run folders to keep (the newest; `current` always stays).
     pub keep_runs: usize,
+    /// DataFusion's memory pool and spill folder.
+    pub memory: session::Memory,
 }
 
 /// One extract after ingest and validation.
@@ -56,17 +58,31 @@ impl ExtractResult {
     }
 }
 
-/// Stage timings, recorded in the manifest and logged.
+/// Stage timings and row counts, recorded in the manifest and logged at info level
+/// (`stage started`, `stage finished` with `seconds` and, for stages that make rows,
+/// `rows`).
 #[derive(Debug, Default)]
 pub struct Stages {
     pub seconds: Vec<(String, f64)>,
+    pub rows: Vec<(String, u64)>,
 }
 
 impl Stages {
+    /// Runs stage `name`, timing it.
     pub async fn time<T, F: std::future::Future<Output = Result<T>>>(
         &mut self,
         name: &str,
         f: F,
+    ) -> Result<T> {
+        self.time_rows(name, f, |_| None).await
+    }
+
+    /// Runs stage `name`, timing it and counting the rows it made with `rows`.
+    pub async fn time_rows<T, F: std::future::Future<Output = Result<T>>>(
+        &mut self,
+        name: &str,
+        f: F,
+        rows: impl Fn(&T) -> Option<u64>,
     ) -> Result<T> {
         let span = info_span!("stage", stage = name);
         let start = Instant::now();
@@ -77,14 +93,20 @@ impl Stages {
         };
         let secs = start.elapsed().as_secs_f64();
         self.seconds.push((name.to_string(), secs));
-        info!(
-            stage = name,
-            seconds = format!("{secs:.3}"),
-            ok = result.is_ok(),
-            "stage finished"
-        );
+        let seconds = format!("{secs:.3}");
+        match result.as_ref().ok().and_then(&rows) {
+            Some(n) => {
+                self.rows.push((name.to_string(), n));
+                info!(stage = name, seconds, rows = n, ok = true, "stage finished");
+            }
+            None => info!(stage = name, seconds, ok = result.is_ok(), "stage finished"),
+        }
         result
     }
+}
+
+fn rows_written(files: &[OutputFile]) -> Option<u64> {
+    Some(files.iter().filter_map(|f| f.rows).sum())
 }
 
 /// The outcome of ingest and validation over all six extracts.
@@ -134,7 +156,7 @@ impl Checked {
 /// Reads and validates all six extracts. Fatal schema problems stop here.
 pub async fn ingest_and_validate(settings: &Settings) -> Result<Checked> {
     let codes = Codes::embedded()?;
-    let ctx = session::new_context(settings.threads, &codes)?;
+    let ctx = session::new_context(settings.threads, &codes, &settings.memory)?;
     settings.input.register(&ctx);
     let mut extracts = Vec::new();
     let mut next_ordinal = 0i64;
@@ -146,6 +168,9 @@ pub async fn ingest_and_validate(settings: &Settings) -> Result<Checked> {
         let validated =
             validate::validate(&ctx, ingested, settings.extract_date, settings.threads).await?;
         extracts.push(ExtractResult { files, validated });
+        if extracts.len() == 1 {
+            crate::faults::point("ingest_validate");
+        }
     }
     Ok(Checked { ctx, extracts })
 }
@@ -243,9 +268,53 @@ pub async fn fingerprint(settings: &Settings) -> Result<String> {
 }
 
 pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
+    let lock = crate::lock::RunLock::acquire(output).await?;
+    let cleaned = publish::clean_debris(output).await?;
+    if !cleaned.is_empty() {
+        warn!(
+            runs = cleaned.len(),
+            "deleted the incomplete run folders of interrupted runs: {}",
+            cleaned.join(", ")
+        );
+    }
+    // Our own spill folder under a local output root: what a killed run left is debris.
+    let own_spill = match (&settings.memory.spill_dir, &output.local) {
+        (None, Some(dir)) => Some(dir.join(SPILL_DIR)),
+        _ => None,
+    };
+    let mut settings = settings.clone();
+    if let Some(spill) = &own_spill {
+        let _ = std::fs::remove_dir_all(spill);
+        std::fs::create_dir_all(spill)
+            .map_err(|e| Error::io(format!("creating {}", spill.display()), e))?;
+        settings.memory.spill_dir = Some(spill.clone());
+    } else if let Some(spill) = &settings.memory.spill_dir {
+        std::fs::create_dir_all(spill)
+            .map_err(|e| Error::io(format!("creating --spill-dir {}", spill.display()), e))?;
+    }
+    let result = run_locked(&settings, output).await;
+    if result.is_err() {
+        // A failed write (a full disk, say) leaves no half-written run behind; a run that
+        // wrote its manifest (rejected, audit failed) is kept for inspection.
+        match publish::clean_debris(output).await {
+            Ok(ids) if !ids.is_empty() => info!("deleted the unfinished run {}", ids.join(", ")),
+            Ok(_) => {}
+            Err(e) => warn!("the unfinished run was not deleted: {e}"),
+        }
+    }
+    if let Some(spill) = &own_spill {
+        let _ = std::fs::remove_dir_all(spill);
+    }
+    lock.release().await;
+    result
+}
+
+/// The spill folder under a local output root when no `--spill-dir` is given.
+pub const SPILL_DIR: &str = ".spill";
+
+async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
     let started = Utc::now();
     let mut stages = Stages::default();
-    let _lock = crate::lock::RunLock::acquire(output).await?;
     if !settings.force
         && let Some((current, version)) = publish::current_data_version(output).await?
     {
@@ -265,7 +334,14 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
         }
     }
     let checked = stages
-        .time("ingest_validate", ingest_and_validate(settings))
+        .time_rows("ingest_validate", ingest_and_validate(settings), |c| {
+            Some(
+                c.extracts
+                    .iter()
+                    .map(|x| x.validated.counts.rows_read)
+                    .sum(),
+            )
+        })
         .await?;
 
     let run_id = publish::new_run_id(started);
@@ -273,15 +349,20 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     info!(run_id = %run_id, output = %output.display, "writing run");
 
     let outputs = stages
-        .time("quarantine", async {
-            let mut outputs = Vec::new();
-            for x in &checked.extracts {
-                let batch = quarantine_batch(x)?;
-                let rel = format!("quarantine/{}/part-0.parquet", x.extract().name());
-                outputs.push(dir.put_parquet(&rel, batch.schema(), &[batch]).await?);
-            }
-            Ok(outputs)
-        })
+        .time_rows(
+            "quarantine",
+            async {
+                let mut outputs = Vec::new();
+                for x in &checked.extracts {
+                    let batch = quarantine_batch(x)?;
+                    let rel = format!("quarantine/{}/part-0.parquet", x.extract().name());
+                    outputs.push(dir.put_parquet(&rel, batch.schema(), &[batch]).await?);
+                    crate::faults::point("quarantine");
+                }
+                Ok(outputs)
+            },
+            |o| rows_written(o),
+        )
         .await?;
 
     let inputs: std::collections::BTreeMap<String, ExtractInput> = checked
@@ -310,59 +391,83 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     let mut audit_failure: Option<Error> = None;
     if over.is_empty() {
         let computed = stages
-            .time(
+            .time_rows(
                 "indicators",
-                indicators::compute(
-                    &checked.ctx,
-                    &settings.config,
-                    settings.extract_date,
-                    settings.threads,
-                ),
+                async {
+                    let computed = indicators::compute(
+                        &checked.ctx,
+                        &settings.config,
+                        settings.extract_date,
+                        settings.threads,
+                    )
+                    .await?;
+                    crate::faults::point("indicators");
+                    Ok(computed)
+                },
+                |c| Some(c.cells.num_rows() as u64),
             )
             .await?;
         let k = i64::from(settings.config.disclosure.k);
         let (published, disclosure) = stages
-            .time("disclose", async {
-                let codes = Codes::embedded()?;
-                let mut cells = disclose::batch::cells_from_batch(&computed.cells, None)?;
-                disclose::protect(&mut cells, k, &codes, true)?;
-                let summary = disclose::summary(&cells, k);
-                Ok((disclose::batch::apply(&computed.cells, &cells)?, summary))
-            })
+            .time_rows(
+                "disclose",
+                async {
+                    let codes = Codes::embedded()?;
+                    let mut cells = disclose::batch::cells_from_batch(&computed.cells, None)?;
+                    disclose::protect(&mut cells, k, &codes, true)?;
+                    crate::faults::point("disclose");
+                    let summary = disclose::summary(&cells, k);
+                    Ok((disclose::batch::apply(&computed.cells, &cells)?, summary))
+                },
+                |(p, _)| Some(p.num_rows() as u64),
+            )
             .await?;
         disclosure_summary = Some(disclosure);
         let written = stages
-            .time("publish", async {
-                let mut written = indicators::write_cells(&dir, &published, k).await?;
-                let rankings = &computed.rankings;
-                written.push(
-                    dir.put_parquet(
-                        "published/rankings/part-0.parquet",
-                        rankings.schema(),
-                        std::slice::from_ref(rankings),
-                    )
-                    .await?,
-                );
-                if settings.restricted {
-                    for (name, batch) in [
-                        ("cohort_fp9", &computed.cohort_fp9),
-                        ("cohort_age", &computed.cohort_age),
-                    ] {
-                        let rel = format!("restricted/{name}/part-0.parquet");
-                        written.push(
-                            dir.put_parquet(&rel, batch.schema(), std::slice::from_ref(batch))
-                                .await?,
-                        );
+            .time_rows(
+                "publish",
+                async {
+                    let mut written = indicators::write_cells(&dir, &published, k).await?;
+                    crate::faults::point("publish");
+                    let rankings = &computed.rankings;
+                    written.push(
+                        dir.put_parquet(
+                            "published/rankings/part-0.parquet",
+                            rankings.schema(),
+                            std::slice::from_ref(rankings),
+                        )
+                        .await?,
+                    );
+                    if settings.restricted {
+                        for (name, batch) in [
+                            ("cohort_fp9", &computed.cohort_fp9),
+                            ("cohort_age", &computed.cohort_age),
+                        ] {
+                            let rel = format!("restricted/{name}/part-0.parquet");
+                            written.push(
+                                dir.put_parquet(&rel, batch.schema(), std::slice::from_ref(batch))
+                                    .await?,
+                            );
+                        }
                     }
-                }
-                Ok(written)
-            })
+                    Ok(written)
+                },
+                |w| rows_written(w),
+            )
             .await?;
         outputs.extend(written);
         headline = indicators::headline(&published);
         // The attacker's check, on the files as written: refuse to publish on failure.
         let report = stages
-            .time("audit", disclose::audit::audit_run(output, &run_id, None))
+            .time_rows(
+                "audit",
+                async {
+                    let report = disclose::audit::audit_run(output, &run_id, None).await?;
+                    crate::faults::point("audit");
+                    Ok(report)
+                },
+                |r| Some(r.cells as u64),
+            )
             .await?;
         if !report.exposures.is_empty() {
             // Recorded in the run's manifest (status `audit_failed`) before failing.
@@ -388,11 +493,21 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
             );
             let rendered = stages
                 .time("reports", async {
-                    report::render(&published, &computed.rankings, &Codes::embedded()?, &basis)
+                    let rendered = report::render(
+                        &published,
+                        &computed.rankings,
+                        &Codes::embedded()?,
+                        &basis,
+                    )?;
+                    crate::faults::point("reports");
+                    Ok(rendered)
                 })
                 .await?;
             let pdfs = stages
-                .time("pdf", async { Ok(report_pdfs(settings, &rendered)) })
+                .time("pdf", async {
+                    crate::faults::point("pdf");
+                    Ok(report_pdfs(settings, &rendered))
+                })
                 .await?;
             let written = stages
                 .time(
@@ -414,6 +529,13 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
             "success"
         }
         .to_string(),
+        exit_code: if !over.is_empty() {
+            crate::error::ExitCode::InputRejected
+        } else if audit_failure.is_some() {
+            crate::error::ExitCode::Internal
+        } else {
+            crate::error::ExitCode::Success
+        } as i32,
         skolegang_version: env!("CARGO_PKG_VERSION").to_string(),
         datafusion_version: datafusion::DATAFUSION_VERSION.to_string(),
         started_at: started.to_rfc3339(),
@@ -421,13 +543,24 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
         input: settings.input.display.clone(),
         extract_date: settings.extract_date.to_string(),
         config: config_json,
+        resources: crate::manifest::Resources {
+            threads: settings.threads,
+            memory_limit_bytes: settings.memory.limit,
+            spill_dir: settings
+                .memory
+                .spill_dir
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        },
         inputs,
         outputs,
         stage_seconds: stages.seconds.clone(),
+        stage_rows: stages.rows.clone(),
         peak_rss_bytes: crate::manifest::peak_rss_bytes(),
         disclosure: disclosure_summary,
     };
     dir.put("manifest.json", manifest.to_json(), None).await?;
+    crate::faults::point("manifest");
     if let Some(e) = audit_failure {
         return Err(e);
     }

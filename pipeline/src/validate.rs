@@ -94,7 +94,7 @@ pub async fn validate(
     )?;
 
     let sql_error = |e: datafusion::error::DataFusionError| {
-        Error::Internal(format!("queries/validate/{name}.sql: {e}"))
+        Error::query(format!("queries/validate/{name}.sql"), e)
     };
     let df = ctx.sql(query(extract)).await.map_err(sql_error)?;
     let df = if query(extract).contains("$extract_date") {

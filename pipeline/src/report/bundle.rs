@@ -75,6 +75,9 @@ pub async fn write_all(
             let rel = format!("published/reports/{}/{name}", k.folder);
             written.push(dir.put(&rel, bytes.clone(), None).await?);
         }
+        if i == 0 {
+            crate::faults::point("bundles");
+        }
         let archive = zip(&k.folder, &files)?;
         written.push(
             dir.put(

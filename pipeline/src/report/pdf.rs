@@ -86,7 +86,7 @@ impl Browser {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-        // SAFETY: only async-signal-safe calls (fcntl, dup2) between fork and exec. The
+        // SAFETY: only async-signal-safe calls (fcntl, dup2, prctl) between fork and exec. The
         // pipe ends are first duplicated above fd 10 so that placing them at 3 and 4
         // cannot overwrite one with the other, and dup2 clears close-on-exec.
         unsafe {
@@ -96,6 +96,10 @@ impl Browser {
                 if r2 < 0 || w2 < 0 || libc::dup2(r2, 3) < 0 || libc::dup2(w2, 4) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                // A browser outliving a killed run would hold memory forever: the
+                // kernel kills it when the thread that started it dies.
+                #[cfg(target_os = "linux")]
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
             });
         }

@@ -1,0 +1,55 @@
+//! Fault injection for the failure tests, chosen by the environment variable
+//! `SKOLEGANG_FAULT` (unset in production: every function here is then a no-op).
+//!
+//! - `kill@<point>`: the process sends itself SIGKILL at the marked point `<point>`, as
+//!   `kill -9` from a scheduler or the out-of-memory killer would. [`POINTS`] lists
+//!   the points: one inside every stage of `run`, plus the switch of `current` and the
+//!   pruning after it.
+//! - `enospc@<prefix>`: writing any run file whose path (relative to the run folder)
+//!   starts with `<prefix>` fails with "No space left on device", as a full output disk
+//!   would.
+
+/// The environment variable that chooses the fault.
+pub const VAR: &str = "SKOLEGANG_FAULT";
+
+/// Every marked point, in the order a run passes them.
+pub const POINTS: &[&str] = &[
+    "ingest_validate",
+    "quarantine",
+    "indicators",
+    "disclose",
+    "publish",
+    "audit",
+    "reports",
+    "pdf",
+    "bundles",
+    "manifest",
+    "switch",
+    "prune",
+];
+
+fn fault() -> Option<String> {
+    std::env::var(VAR).ok().filter(|v| !v.is_empty())
+}
+
+/// A marked point: kills the process here when `SKOLEGANG_FAULT=kill@<name>`.
+pub fn point(name: &str) {
+    debug_assert!(POINTS.contains(&name), "unlisted fault point {name}");
+    if fault().is_some_and(|f| f.strip_prefix("kill@") == Some(name)) {
+        // SAFETY: sends a signal to this process; SIGKILL cannot be caught.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+        // Not reached: SIGKILL is delivered before kill() returns to a single target.
+        std::process::abort();
+    }
+}
+
+/// The injected write error for a run file at `relative`, if one is chosen.
+pub fn write_error(relative: &str) -> Option<std::io::Error> {
+    let f = fault()?;
+    let prefix = f.strip_prefix("enospc@")?;
+    relative
+        .starts_with(prefix)
+        .then(|| std::io::Error::from_raw_os_error(libc::ENOSPC))
+}
