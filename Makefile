@@ -54,6 +54,7 @@ fixtures: release
 sample: release
 	$(CARGO_TARGET_DIR)/release/skolegang fixtures --out fixtures/sample --scale 0.01 --seed 1 --bad-rows 1
 
-## bench: release build, fixtures at scale 1.0 (cached), time `skolegang run`, print figures
-bench: release
-	bench/run.sh $(BENCH_SCALES)
+## bench: release build; 1x and 10x fixtures (cached); time `skolegang run` and DuckDB on
+## the same files; the PDF stage; print a table and append it to bench/results.md
+bench: release venv
+	$(SKOLEGANG_PYTHON) bench/bench.py

@@ -367,6 +367,7 @@ where
             };
         }
     };
+    crate::session::tune_allocator();
     logging::init(cli.log_format, cli.quiet, cli.verbose);
     let started = std::time::Instant::now();
     match execute(&cli) {

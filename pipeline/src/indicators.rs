@@ -57,6 +57,32 @@ pub const DERIVATIONS: [(&str, &str); 5] = [
         include_str!("../../queries/derive/cohort_age.sql"),
     ),
 ];
+/// The accepted extracts each derivation is the last to read: dropped from the session
+/// right after it, so that memory goes down as the derivations go on. (A query that
+/// reads a dropped table fails loudly: "table not found".)
+pub const LAST_READ_BY: [(&str, &[&str]); 4] = [
+    ("fp9_pupils", &["enrolment"]),
+    ("deciding_measure", &["measures"]),
+    ("cohort_fp9", &["residence"]),
+    ("cohort_age", &["persons", "exams", "youth_education"]),
+];
+
+/// The counts at the finest level, in order, each registered under its name for the
+/// next and for cells.sql.
+pub const AGGREGATIONS: [(&str, &str); 3] = [
+    (
+        "fp9_finest",
+        include_str!("../../queries/indicators/fp9_finest.sql"),
+    ),
+    (
+        "age_finest",
+        include_str!("../../queries/indicators/age_finest.sql"),
+    ),
+    (
+        "finest",
+        include_str!("../../queries/indicators/finest.sql"),
+    ),
+];
 pub const CELLS_SQL: &str = include_str!("../../queries/indicators/cells.sql");
 pub const RANKINGS_SQL: &str = include_str!("../../queries/rankings/rankings.sql");
 
@@ -195,9 +221,16 @@ async fn sql(
     name: &str,
     query: &str,
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let start = std::time::Instant::now();
     let df = ctx.sql(query).await.map_err(|e| Error::query(name, e))?;
     let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await.map_err(|e| Error::query(name, e))?;
+    tracing::debug!(
+        query = name,
+        seconds = format!("{:.3}", start.elapsed().as_secs_f64()),
+        rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        "query finished"
+    );
     Ok((schema, batches))
 }
 
@@ -242,6 +275,16 @@ pub async fn compute(
             let all = concat_batches(&schema, &batches).map_err(|e| Error::internal(name, e))?;
             cohorts.insert(name, all);
         }
+        register_batches(ctx, name, schema, batches, partitions)?;
+        for (_, tables) in LAST_READ_BY.iter().filter(|(last, _)| *last == name) {
+            for table in *tables {
+                ctx.deregister_table(*table)
+                    .map_err(|e| Error::internal(table, e))?;
+            }
+        }
+    }
+    for (name, query) in AGGREGATIONS {
+        let (schema, batches) = sql(ctx, &format!("queries/indicators/{name}.sql"), query).await?;
         register_batches(ctx, name, schema, batches, partitions)?;
     }
     let cells = query_as(

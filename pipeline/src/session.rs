@@ -35,6 +35,19 @@ impl Default for Memory {
     }
 }
 
+/// Makes glibc's allocator give large freed buffers back to the system: allocations of
+/// 1 MiB or more are mapped on their own (by default glibc raises that threshold as
+/// big buffers are freed, and then keeps them in its heap). The stages free the
+/// extracts as they go; at scale 1.0 this lowers the peak RSS from 2.9 to 2.4 GB at no
+/// cost in time (docs/performance.md). Elsewhere a no-op.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter, and is thread-safe.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 /// The machine's memory (`MemTotal`), or the container's limit (cgroup v2
 /// `memory.max`) when that is lower. `None` where neither can be read.
 pub fn available_memory() -> Option<u64> {

@@ -4,14 +4,13 @@
 //! Invariant (checked here, an internal error if broken): for every extract,
 //! rows read = rows accepted + rows rejected.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::{
-    concat_batches, filter_record_batch, is_not_null, is_null, sort_to_indices, take_record_batch,
-};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::compute::{concat_batches, filter_record_batch, is_not_null, is_null};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
@@ -85,6 +84,17 @@ pub async fn validate(
     let name = extract.name();
     let raw = format!("raw_{name}");
     let rows_read = ingested.rows_read;
+    // The ingested batches: the contract columns and `_row`, in input order. The
+    // table registered for the query shares their buffers.
+    let raw_batches = ingested.batches.clone();
+    let mut rejected_fields: Vec<Field> = ingested
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    rejected_fields.push(Field::new(REASON, DataType::Utf8, true));
+    let rejected_schema = Arc::new(Schema::new(rejected_fields));
     register_batches(
         ctx,
         &raw,
@@ -96,7 +106,14 @@ pub async fn validate(
     let sql_error = |e: datafusion::error::DataFusionError| {
         Error::query(format!("queries/validate/{name}.sql"), e)
     };
-    let df = ctx.sql(query(extract)).await.map_err(sql_error)?;
+    // Only the rejected rows' positions and reasons leave the query; the rows themselves
+    // are split out of the ingested batches, so an accepted batch is kept as read (no
+    // copy) and the query never materialises the extract a second time.
+    let rejects_query = format!(
+        "SELECT {ROW_ORDINAL}, {REASON} FROM (\n{}\n) validated WHERE {REASON} IS NOT NULL",
+        query(extract)
+    );
+    let df = ctx.sql(&rejects_query).await.map_err(sql_error)?;
     let df = if query(extract).contains("$extract_date") {
         df.with_param_values(vec![(
             "extract_date",
@@ -106,64 +123,84 @@ pub async fn validate(
     } else {
         df
     };
-    let result_schema = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await.map_err(sql_error)?;
+    let reasons: HashMap<i64, String> = {
+        let mut reasons = HashMap::new();
+        for batch in df.collect().await.map_err(sql_error)? {
+            let rows = batch.column(0).as_primitive::<Int64Type>();
+            let why = batch.column(1).as_string::<i32>();
+            for (row, reason) in rows.values().iter().zip(why.iter()) {
+                let reason = reason.ok_or_else(|| {
+                    Error::Internal(format!("{name}: a rejected row without a reason"))
+                })?;
+                reasons.insert(*row, reason.to_string());
+            }
+        }
+        reasons
+    };
     ctx.deregister_table(&raw)
         .map_err(|e| Error::internal(&raw, e))?;
 
-    let reason_idx = result_schema
-        .index_of(REASON)
-        .map_err(|e| Error::internal(name, e))?;
     let contract_idx: Vec<usize> = extract
         .columns()
         .iter()
-        .map(|c| result_schema.index_of(c.name))
+        .map(|c| ingested.schema.index_of(c.name))
         .collect::<Result<_, _>>()
         .map_err(|e| Error::internal(name, e))?;
-
-    let mut accepted = Vec::new();
-    let mut rejected = Vec::new();
+    let order_idx = ingested
+        .schema
+        .index_of(ROW_ORDINAL)
+        .map_err(|e| Error::internal(name, e))?;
     let mut counts = Counts {
         rows_read,
         ..Counts::default()
     };
-    for batch in batches {
-        let reason = batch.column(reason_idx);
-        let ok = is_null(reason).map_err(|e| Error::internal(name, e))?;
-        let bad = is_not_null(reason).map_err(|e| Error::internal(name, e))?;
-        let good = filter_record_batch(&batch, &ok).map_err(|e| Error::internal(name, e))?;
+    for reason in reasons.values() {
+        *counts.rejected_by_reason.entry(reason.clone()).or_default() += 1;
+    }
+    let mut accepted = Vec::new();
+    let mut rejected = Vec::new();
+    for batch in raw_batches {
+        let rows = batch.column(order_idx).as_primitive::<Int64Type>();
+        let why: StringArray = rows.values().iter().map(|r| reasons.get(r)).collect();
+        let n_bad = why.len() - why.null_count();
+        let good = if n_bad == 0 {
+            batch.clone()
+        } else {
+            let ok = is_null(&why).map_err(|e| Error::internal(name, e))?;
+            let bad = is_not_null(&why).map_err(|e| Error::internal(name, e))?;
+            let mut columns = batch.columns().to_vec();
+            columns.push(Arc::new(why));
+            let with_reason = RecordBatch::try_new(Arc::clone(&rejected_schema), columns)
+                .map_err(|e| Error::internal(name, e))?;
+            rejected.push(
+                filter_record_batch(&with_reason, &bad).map_err(|e| Error::internal(name, e))?,
+            );
+            filter_record_batch(&batch, &ok).map_err(|e| Error::internal(name, e))?
+        };
         counts.rows_accepted += good.num_rows() as u64;
+        counts.rows_rejected += n_bad as u64;
         if good.num_rows() > 0 {
             accepted.push(
                 good.project(&contract_idx)
                     .map_err(|e| Error::internal(name, e))?,
             );
         }
-        let bad = filter_record_batch(&batch, &bad).map_err(|e| Error::internal(name, e))?;
-        if bad.num_rows() > 0 {
-            let reasons = bad.column(reason_idx).as_string::<i32>();
-            for r in reasons.iter().flatten() {
-                *counts.rejected_by_reason.entry(r.to_string()).or_default() += 1;
-            }
-            counts.rows_rejected += bad.num_rows() as u64;
-            rejected.push(bad);
-        }
     }
-    if counts.rows_read != counts.rows_accepted + counts.rows_rejected {
+    if counts.rows_read != counts.rows_accepted + counts.rows_rejected
+        || counts.rows_rejected != reasons.len() as u64
+    {
         return Err(Error::Internal(format!(
-            "{name}: row accounting broken: read {} != accepted {} + rejected {}",
-            counts.rows_read, counts.rows_accepted, counts.rows_rejected
+            "{name}: row accounting broken: read {} != accepted {} + rejected {} ({} reasons)",
+            counts.rows_read,
+            counts.rows_accepted,
+            counts.rows_rejected,
+            reasons.len()
         )));
     }
 
+    // In input order (the batches are), as the quarantine lists them.
     let rejected =
-        concat_batches(&result_schema, &rejected).map_err(|e| Error::internal(name, e))?;
-    let order_idx = result_schema
-        .index_of(ROW_ORDINAL)
-        .map_err(|e| Error::internal(name, e))?;
-    let order = sort_to_indices(rejected.column(order_idx), None, None)
-        .map_err(|e| Error::internal(name, e))?;
-    let rejected = take_record_batch(&rejected, &order).map_err(|e| Error::internal(name, e))?;
+        concat_batches(&rejected_schema, &rejected).map_err(|e| Error::internal(name, e))?;
 
     let schema = extract.schema();
     register_batches(ctx, name, schema, accepted, partitions)?;
@@ -174,7 +211,6 @@ pub async fn validate(
         rows_rejected = counts.rows_rejected,
         "validated"
     );
-    debug_assert!(rejected.column(reason_idx).null_count() == 0);
     Ok(Validated {
         extract,
         rejected,

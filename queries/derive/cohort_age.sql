@@ -30,17 +30,17 @@ youth AS (
   JOIN code_programmes c ON c.programme = y.programme AND c.counts_as_youth_education
   GROUP BY p.person_id, p.age, p.year
 ),
--- A bound Danish or mathematics exam sat (any grade level); an exam of school year S
--- counts as sat by 1 October S+1.
-fp9_sat AS (
-  SELECT DISTINCT p.person_id, p.age, p.year
-  FROM population p
-  JOIN exams x ON x.person_id = p.person_id
+-- The first school year in which a person sat a bound Danish or mathematics exam (any
+-- grade level). An exam of school year S counts as sat by 1 October S+1, so a person
+-- has sat one by the reference date exactly when the first one has.
+fp9_first AS (
+  SELECT x.person_id, min(x.school_year) AS first_year
+  FROM exams x
   JOIN bound_exams b ON b.school_year = x.school_year
                     AND b.exam_code = x.exam_code
                     AND b.subject IN ('danish', 'mathematics')
   WHERE x.grade IS NOT NULL
-    AND make_date(x.school_year + 1, 10, 1) <= p.ref_date
+  GROUP BY x.person_id
 )
 SELECT
   p.person_id,
@@ -57,11 +57,11 @@ SELECT
     AS municipality_source,
   coalesce(y.enrolled, 0) = 1 OR coalesce(y.completed, 0) = 1 AS youth_edu_enrolled_or_completed,
   coalesce(y.completed, 0) = 1 AS youth_edu_completed,
-  s.person_id IS NULL AS no_fp9
+  s.person_id IS NULL OR make_date(s.first_year + 1, 10, 1) > p.ref_date AS no_fp9
 FROM population p
 LEFT JOIN deciding d ON d.person_id = p.person_id AND d.age = p.age AND d.year = p.year
 LEFT JOIN youth y ON y.person_id = p.person_id AND y.age = p.age AND y.year = p.year
-LEFT JOIN fp9_sat s ON s.person_id = p.person_id AND s.age = p.age AND s.year = p.year
+LEFT JOIN fp9_first s ON s.person_id = p.person_id
 JOIN code_municipalities m
   ON m.municipality_code = coalesce(d.acting_municipality, p.residence_municipality)
 LEFT JOIN code_placements pc ON pc.placement_code = d.placement_code

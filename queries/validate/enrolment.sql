@@ -4,6 +4,14 @@
 --         code_municipalities.
 -- Output: every input row with `reason` (NULL = accepted; otherwise the first rule
 --         broken, in the order of the CASE below).
+-- Keys carried by more than one row (all rows counted, whatever else they break),
+-- found by one hash aggregation and joined back.
+WITH dup AS (
+  SELECT person_id, school_year, count(*) AS n
+  FROM raw_enrolment
+  GROUP BY person_id, school_year
+  HAVING count(*) > 1
+)
 SELECT
   e.person_id, e.school_year, e.grade, e.institution_id, e.institution_municipality,
   e.school_type, e.class_type, e._row,
@@ -26,11 +34,12 @@ SELECT
     WHEN e.class_type NOT IN ('almen', 'specialklasse')
       THEN 'unknown_class_type'
     -- (person_id, school_year) is unique: every row carrying a duplicated key is rejected.
-    WHEN count(*) OVER (PARTITION BY e.person_id, e.school_year) > 1
+    WHEN dup.n IS NOT NULL
       THEN 'duplicate_key'
     WHEN a.person_id IS NULL
       THEN 'orphan_person'
   END AS reason
 FROM raw_enrolment e
+LEFT JOIN dup ON dup.person_id = e.person_id AND dup.school_year = e.school_year
 LEFT JOIN code_municipalities m ON e.institution_municipality = m.municipality_code
 LEFT JOIN persons a ON e.person_id = a.person_id

@@ -5,6 +5,14 @@
 -- Output: every input row with `reason` (NULL = accepted; otherwise the first rule
 --         broken, in the order of the CASE below).
 -- Exam codes outside codes/exam_codes.csv are accepted (the indicators ignore them).
+-- Keys carried by more than one row (all rows counted, whatever else they break),
+-- found by one hash aggregation and joined back.
+WITH dup AS (
+  SELECT person_id, school_year, grade_level, exam_code, count(*) AS n
+  FROM raw_exams
+  GROUP BY person_id, school_year, grade_level, exam_code
+  HAVING count(*) > 1
+)
 SELECT
   x.person_id, x.school_year, x.grade_level, x.exam_code, x.grade, x.exception_code, x._row,
   CASE
@@ -24,11 +32,12 @@ SELECT
       THEN 'grade_and_exception_both_set'
     WHEN x.grade IS NULL AND x.exception_code IS NULL
       THEN 'grade_and_exception_both_missing'
-    WHEN count(*) OVER (PARTITION BY x.person_id, x.school_year, x.grade_level, x.exam_code) > 1
+    WHEN dup.n IS NOT NULL
       THEN 'duplicate_key'
     WHEN a.person_id IS NULL
       THEN 'orphan_person'
   END AS reason
 FROM raw_exams x
+LEFT JOIN dup ON dup.person_id = x.person_id AND dup.school_year = x.school_year AND dup.grade_level = x.grade_level AND dup.exam_code = x.exam_code
 LEFT JOIN code_exceptions c ON x.exception_code = c.exception_code
 LEFT JOIN persons a ON x.person_id = a.person_id

@@ -6,6 +6,14 @@
 --         broken, in the order of the CASE below).
 -- Parameter: $extract_date.
 -- legal_basis is free text: kept, not interpreted, and may be NULL.
+-- Keys carried by more than one row (all rows counted, whatever else they break),
+-- found by one hash aggregation and joined back.
+WITH dup AS (
+  SELECT measure_id, count(*) AS n
+  FROM raw_measures
+  GROUP BY measure_id
+  HAVING count(*) > 1
+)
 SELECT
   s.person_id, s.measure_id, s.kind, s.legal_basis, s.placement_code, s.start_date,
   s.end_date, s.acting_municipality, s._row,
@@ -30,12 +38,13 @@ SELECT
     WHEN s.start_date > $extract_date OR s.end_date > $extract_date
       THEN 'future_date'
     -- measure_id is unique: every row carrying a duplicated id is rejected.
-    WHEN count(*) OVER (PARTITION BY s.measure_id) > 1
+    WHEN dup.n IS NOT NULL
       THEN 'duplicate_key'
     WHEN a.person_id IS NULL
       THEN 'orphan_person'
   END AS reason
 FROM raw_measures s
+LEFT JOIN dup ON dup.measure_id = s.measure_id
 LEFT JOIN code_placements pc ON s.placement_code = pc.placement_code
 LEFT JOIN code_municipalities m ON s.acting_municipality = m.municipality_code
 LEFT JOIN persons a ON s.person_id = a.person_id

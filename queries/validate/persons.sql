@@ -4,6 +4,14 @@
 -- Output: every input row with `reason`: NULL when the row is accepted, otherwise the
 --         first rule it breaks, in the order of the CASE below (docs/validation.md).
 -- Parameter: $extract_date (methodology.md, "Extract date").
+-- Keys carried by more than one row (all rows counted, whatever else they break),
+-- found by one hash aggregation and joined back.
+WITH dup AS (
+  SELECT person_id, count(*) AS n
+  FROM raw_persons
+  GROUP BY person_id
+  HAVING count(*) > 1
+)
 SELECT
   p.person_id, p.birth_date, p.sex, p._row,
   CASE
@@ -16,7 +24,8 @@ SELECT
     WHEN p.birth_date > $extract_date
       THEN 'future_date'
     -- person_id is unique: every row carrying a duplicated id is rejected.
-    WHEN count(*) OVER (PARTITION BY p.person_id) > 1
+    WHEN dup.n IS NOT NULL
       THEN 'duplicate_key'
   END AS reason
 FROM raw_persons p
+LEFT JOIN dup ON dup.person_id = p.person_id

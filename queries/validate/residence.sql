@@ -6,28 +6,23 @@
 --         broken, in the order of the CASE below).
 -- Parameter: $extract_date.
 --
--- Overlap: a period overlaps another period of the same person when one starts on or
--- before the other ends (valid_to is inclusive; NULL = still living there). Sorted by
--- valid_from, period i overlaps an earlier one exactly when the latest end among the
--- earlier periods is >= its start, and a later one exactly when the next period starts
--- on or before its end. Only well-formed periods (person_id and valid_from set,
--- valid_to NULL or >= valid_from) take part in the overlap check.
+-- Overlap: two periods of the same person overlap when each starts on or before the
+-- other ends (valid_to is inclusive; NULL = still living there). A period is rejected
+-- when any other period of the person overlaps it. Only well-formed periods (person_id
+-- and valid_from set, valid_to NULL or >= valid_from) take part in the overlap check.
+-- (A self-join on person_id: people have a handful of periods each, so the pairs are
+-- few, and a hash join beats a sort for window functions by far.)
 WITH periods AS (
-  SELECT
-    r.*,
-    (r.person_id IS NOT NULL AND r.valid_from IS NOT NULL
-      AND (r.valid_to IS NULL OR r.valid_to >= r.valid_from)) AS is_period
-  FROM raw_residence r
+  SELECT person_id, valid_from, coalesce(valid_to, DATE '9999-12-31') AS valid_until, _row
+  FROM raw_residence
+  WHERE person_id IS NOT NULL AND valid_from IS NOT NULL
+    AND (valid_to IS NULL OR valid_to >= valid_from)
 ),
-neighbours AS (
-  SELECT
-    periods.*,
-    max(coalesce(valid_to, DATE '9999-12-31')) OVER (
-      PARTITION BY person_id, is_period ORDER BY valid_from, _row
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest_earlier_end,
-    lead(valid_from) OVER (
-      PARTITION BY person_id, is_period ORDER BY valid_from, _row) AS next_start
-  FROM periods
+overlapping AS (
+  SELECT DISTINCT a._row
+  FROM periods a
+  JOIN periods b ON a.person_id = b.person_id AND a._row <> b._row
+  WHERE a.valid_from <= b.valid_until AND b.valid_from <= a.valid_until
 )
 SELECT
   n.person_id, n.municipality_code, n.valid_from, n.valid_to, n._row,
@@ -42,12 +37,12 @@ SELECT
       THEN 'end_before_start'
     WHEN n.valid_from > $extract_date OR n.valid_to > $extract_date
       THEN 'future_date'
-    WHEN n.latest_earlier_end >= n.valid_from
-      OR n.next_start <= coalesce(n.valid_to, DATE '9999-12-31')
+    WHEN o._row IS NOT NULL
       THEN 'overlapping_period'
     WHEN a.person_id IS NULL
       THEN 'orphan_person'
   END AS reason
-FROM neighbours n
+FROM raw_residence n
+LEFT JOIN overlapping o ON o._row = n._row
 LEFT JOIN code_municipalities m ON n.municipality_code = m.municipality_code
 LEFT JOIN persons a ON n.person_id = a.person_id
