@@ -246,13 +246,22 @@ async fn query_as(
     conform(&all, schema, name)
 }
 
+/// A query result: its schema and batches.
+#[derive(Debug, Clone)]
+pub struct Rows {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
 /// The outputs of the indicator stage.
 #[derive(Debug)]
 pub struct Computed {
     /// The three-year kommune ranking.
     pub rankings: RecordBatch,
-    pub cohort_fp9: RecordBatch,
-    pub cohort_age: RecordBatch,
+    /// The person-level cohorts (for restricted/), as the query made them: the same
+    /// buffers the session's tables hold, not a copy.
+    pub cohort_fp9: Rows,
+    pub cohort_age: Rows,
     /// All cells, in the contract's types and order.
     pub cells: RecordBatch,
 }
@@ -272,8 +281,13 @@ pub async fn compute(
         // The person-level cohorts are also an output (restricted/); the other
         // derivations are only inputs of the next query.
         if name.starts_with("cohort_") {
-            let all = concat_batches(&schema, &batches).map_err(|e| Error::internal(name, e))?;
-            cohorts.insert(name, all);
+            cohorts.insert(
+                name,
+                Rows {
+                    schema: Arc::clone(&schema),
+                    batches: batches.clone(),
+                },
+            );
         }
         register_batches(ctx, name, schema, batches, partitions)?;
         for (_, tables) in LAST_READ_BY.iter().filter(|(last, _)| *last == name) {
@@ -295,6 +309,12 @@ pub async fn compute(
     )
     .await?;
     let rankings = rankings(ctx).await?;
+    // Nothing after this stage reads the session's derived tables: free them (the
+    // cohorts stay alive in `Computed`).
+    for (name, _) in DERIVATIONS.iter().chain(AGGREGATIONS.iter()) {
+        ctx.deregister_table(*name)
+            .map_err(|e| Error::internal(name, e))?;
+    }
     let mut take = |name: &str| {
         cohorts
             .remove(name)

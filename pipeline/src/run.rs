@@ -439,13 +439,13 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                         .await?,
                     );
                     if settings.restricted {
-                        for (name, batch) in [
+                        for (name, rows) in [
                             ("cohort_fp9", &computed.cohort_fp9),
                             ("cohort_age", &computed.cohort_age),
                         ] {
                             let rel = format!("restricted/{name}/part-0.parquet");
                             written.push(
-                                dir.put_parquet(&rel, batch.schema(), std::slice::from_ref(batch))
+                                dir.put_parquet(&rel, Arc::clone(&rows.schema), &rows.batches)
                                     .await?,
                             );
                         }
