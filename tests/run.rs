@@ -457,3 +457,51 @@ fn a_second_run_is_refused_while_one_holds_the_lock_and_a_stale_lock_is_taken_ov
     );
     assert!(!root.join("run.lock").exists());
 }
+
+#[test]
+fn every_parquet_file_carries_its_versions_data_version_extract_date_and_k() {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().join("out");
+    let root_str = root.to_str().expect("utf8");
+    assert_eq!(
+        cli(&["run", "--no-pdf", "--restricted", "--output", root_str]),
+        ExitCode::Success
+    );
+    let run_dir = root.join("current");
+    let m = manifest(&run_dir);
+    let files: Vec<_> = skolegang_tests::walk(&run_dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    // indicators (10), rankings, 98 report files, 6 quarantine, 2 restricted.
+    assert!(files.len() >= 117, "{} Parquet files", files.len());
+    for f in &files {
+        let bytes = bytes::Bytes::from(std::fs::read(f).expect("read"));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).expect("parquet");
+        let kv: std::collections::BTreeMap<String, String> = reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .expect("key-value metadata")
+            .iter()
+            .filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?)))
+            .collect();
+        let get = |k: &str| {
+            kv.get(k)
+                .unwrap_or_else(|| panic!("{}: no {k}", f.display()))
+                .as_str()
+        };
+        assert_eq!(get("skolegang.schema_version"), "1");
+        assert_eq!(get("skolegang.methodology_version"), "1");
+        assert_eq!(get("skolegang.data_version"), m["data_version"]);
+        assert_eq!(get("skolegang.extract_date"), m["extract_date"]);
+        assert_eq!(get("skolegang.version"), m["skolegang_version"]);
+        assert_eq!(get("skolegang.disclosure_k"), "5");
+        let config: serde_json::Value =
+            serde_json::from_str(get("skolegang.configuration")).expect("json");
+        assert_eq!(config, m["config"]);
+        // No run id and no clock: reruns stay byte-identical.
+        assert!(!kv.values().any(|v| v.contains(m["run_id"].as_str().expect("id"))));
+    }
+}

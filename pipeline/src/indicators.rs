@@ -347,9 +347,10 @@ fn conform(batch: &RecordBatch, schema: &SchemaRef, name: &str) -> Result<Record
 }
 
 /// Writes `published/indicators/indicator=<id>/part-0.parquet` for every indicator with
-/// cells. The `indicator` column lives in the folder name (hive partitioning), as
+/// cells, with the run's footer metadata (the threshold k among it, which the audit
+/// reads). The `indicator` column lives in the folder name (hive partitioning), as
 /// DataFusion, DuckDB, Polars and pyarrow expect.
-pub async fn write_cells(dir: &RunDir, cells: &RecordBatch, k: i64) -> Result<Vec<OutputFile>> {
+pub async fn write_cells(dir: &RunDir, cells: &RecordBatch) -> Result<Vec<OutputFile>> {
     let ids = cells.column(0).as_string::<i32>();
     let keep: Vec<usize> = (1..cells.num_columns()).collect();
     let mut outputs = Vec::new();
@@ -361,11 +362,7 @@ pub async fn write_cells(dir: &RunDir, cells: &RecordBatch, k: i64) -> Result<Ve
         }
         let part = part.project(&keep).map_err(|e| Error::internal(id, e))?;
         let rel = format!("published/indicators/indicator={id}/part-0.parquet");
-        let metadata = [(crate::disclose::K_METADATA, k.to_string())];
-        outputs.push(
-            dir.put_parquet_with(&rel, part.schema(), &[part], &metadata)
-                .await?,
-        );
+        outputs.push(dir.put_parquet(&rel, part.schema(), &[part]).await?);
     }
     Ok(outputs)
 }

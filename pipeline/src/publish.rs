@@ -42,16 +42,51 @@ pub fn new_run_id(now: DateTime<Utc>) -> String {
     )
 }
 
+/// The version of the output tables' schemas (data-contract.md, "Outputs"); changes
+/// only with a CHANGELOG entry.
+pub const SCHEMA_VERSION: &str = "1";
+/// The version of the indicator definitions implemented (methodology.md and the
+/// choices in docs/methodology-choices.md); changes only with a CHANGELOG entry. The
+/// configurable choices of a run are in `skolegang.configuration`.
+pub const METHODOLOGY_VERSION: &str = "1";
+
+/// The key-value metadata in the footer of every Parquet file a run writes, so that a
+/// file says what it is without the manifest beside it. The data version stands where
+/// a run id would: it names the data and configuration the file was computed from and
+/// keeps reruns byte-identical (the run's manifest maps run id and data version).
+pub fn file_metadata(
+    data_version: &str,
+    extract_date: chrono::NaiveDate,
+    k: i64,
+    config: &serde_json::Value,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("skolegang.schema_version", SCHEMA_VERSION.to_string()),
+        ("skolegang.data_version", data_version.to_string()),
+        ("skolegang.extract_date", extract_date.to_string()),
+        ("skolegang.methodology_version", METHODOLOGY_VERSION.to_string()),
+        (crate::disclose::K_METADATA, k.to_string()),
+        ("skolegang.version", env!("CARGO_PKG_VERSION").to_string()),
+        ("skolegang.configuration", config.to_string()),
+    ]
+}
+
 /// The folder of one run under an output root.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     pub root: Root,
     pub run_id: String,
+    /// Written into the footer of every Parquet file ([`file_metadata`]).
+    pub metadata: Vec<(&'static str, String)>,
 }
 
 impl RunDir {
-    pub fn new(root: Root, run_id: String) -> Self {
-        RunDir { root, run_id }
+    pub fn new(root: Root, run_id: String, metadata: Vec<(&'static str, String)>) -> Self {
+        RunDir {
+            root,
+            run_id,
+            metadata,
+        }
     }
 
     /// `runs/<run-id>/<relative>` below the output root.
@@ -88,25 +123,15 @@ impl RunDir {
         })
     }
 
+    /// Writes Parquet with the run's footer metadata.
     pub async fn put_parquet(
         &self,
         relative: &str,
         schema: SchemaRef,
         batches: &[RecordBatch],
     ) -> Result<OutputFile> {
-        self.put_parquet_with(relative, schema, batches, &[]).await
-    }
-
-    /// Like [`RunDir::put_parquet`], with key-value metadata in the file footer.
-    pub async fn put_parquet_with(
-        &self,
-        relative: &str,
-        schema: SchemaRef,
-        batches: &[RecordBatch],
-        metadata: &[(&str, String)],
-    ) -> Result<OutputFile> {
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let bytes = parquet_bytes_with(schema, batches, metadata)
+        let bytes = parquet_bytes_with(schema, batches, &self.metadata)
             .map_err(|e| Error::internal(relative, e))?;
         self.put(relative, bytes, Some(rows)).await
     }

@@ -344,8 +344,29 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
         })
         .await?;
 
+    let inputs: std::collections::BTreeMap<String, ExtractInput> = checked
+        .extracts
+        .iter()
+        .map(|x| {
+            (
+                x.extract().name().to_string(),
+                ExtractInput {
+                    files: x.files.clone(),
+                    counts: x.validated.counts.clone(),
+                },
+            )
+        })
+        .collect();
+    let config_json = settings.config.effective_json();
+    let data_version =
+        crate::manifest::data_version(crate::manifest::input_files(&inputs), &config_json);
+    let k = i64::from(settings.config.disclosure.k);
     let run_id = publish::new_run_id(started);
-    let dir = RunDir::new(output.clone(), run_id.clone());
+    let dir = RunDir::new(
+        output.clone(),
+        run_id.clone(),
+        publish::file_metadata(&data_version, settings.extract_date, k, &config_json),
+    );
     info!(run_id = %run_id, output = %output.display, "writing run");
 
     let outputs = stages
@@ -365,22 +386,6 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
         )
         .await?;
 
-    let inputs: std::collections::BTreeMap<String, ExtractInput> = checked
-        .extracts
-        .iter()
-        .map(|x| {
-            (
-                x.extract().name().to_string(),
-                ExtractInput {
-                    files: x.files.clone(),
-                    counts: x.validated.counts.clone(),
-                },
-            )
-        })
-        .collect();
-    let config_json = settings.config.effective_json();
-    let data_version =
-        crate::manifest::data_version(crate::manifest::input_files(&inputs), &config_json);
     let over = checked.over_limit(settings.config.max_rejected_share);
     for line in &over {
         warn!("{line}");
@@ -407,7 +412,6 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                 |c| Some(c.cells.num_rows() as u64),
             )
             .await?;
-        let k = i64::from(settings.config.disclosure.k);
         let (published, disclosure) = stages
             .time_rows(
                 "disclose",
@@ -427,7 +431,7 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
             .time_rows(
                 "publish",
                 async {
-                    let mut written = indicators::write_cells(&dir, &published, k).await?;
+                    let mut written = indicators::write_cells(&dir, &published).await?;
                     crate::faults::point("publish");
                     let rankings = &computed.rankings;
                     written.push(
@@ -476,7 +480,7 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                 report.exposures.len()
             )));
         } else {
-            let basis = report::Basis::new(
+            let mut basis = report::Basis::new(
                 &data_version,
                 settings.extract_date,
                 checked
@@ -491,6 +495,7 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                     .sum(),
                 k,
             );
+            basis.parquet_metadata = dir.metadata.clone();
             let rendered = stages
                 .time("reports", async {
                     let rendered = report::render(

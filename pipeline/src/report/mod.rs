@@ -43,6 +43,9 @@ pub struct Basis {
     pub rows_used: u64,
     pub rows_rejected: u64,
     pub k: i64,
+    /// The footer metadata of the run's Parquet files, for `indikatorer.parquet`.
+    #[serde(skip)]
+    pub parquet_metadata: Vec<(&'static str, String)>,
 }
 
 impl Basis {
@@ -60,6 +63,7 @@ impl Basis {
             rows_used: used,
             rows_rejected: rejected,
             k,
+            parquet_metadata: Vec::new(),
         }
     }
 }
@@ -294,7 +298,11 @@ pub fn render(
             folder,
             html,
             csv: csv::danish_csv(&own)?,
-            parquet: crate::publish::parquet_bytes(own.schema(), std::slice::from_ref(&own))
+            parquet: crate::publish::parquet_bytes_with(
+                own.schema(),
+                std::slice::from_ref(&own),
+                &basis.parquet_metadata,
+            )
                 .map_err(|e| Error::internal("indikatorer.parquet", e))?,
         });
     }
