@@ -12,7 +12,7 @@ export SKOLEGANG_PYTHON ?= $(VENV)/bin/python
 SCALE ?= 1.0
 SEED ?= 1
 
-.PHONY: all build run test fmt-check clippy unit venv fixtures sample release bench
+.PHONY: all build run test fmt-check clippy unit venv fixtures sample release bench dictionary
 
 all: test
 
@@ -45,6 +45,10 @@ $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	cp tests/requirements.txt $@
+
+## dictionary: regenerate docs/data-dictionary.md from pipeline/src/dictionary.rs
+dictionary: build
+	$(CARGO_TARGET_DIR)/debug/skolegang describe > docs/data-dictionary.md
 
 ## fixtures: synthetic extracts at SCALE (default 1.0: a national population) into fixtures/generated/
 fixtures: release

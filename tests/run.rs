@@ -502,6 +502,9 @@ fn every_parquet_file_carries_its_versions_data_version_extract_date_and_k() {
             serde_json::from_str(get("skolegang.configuration")).expect("json");
         assert_eq!(config, m["config"]);
         // No run id and no clock: reruns stay byte-identical.
-        assert!(!kv.values().any(|v| v.contains(m["run_id"].as_str().expect("id"))));
+        assert!(
+            !kv.values()
+                .any(|v| v.contains(m["run_id"].as_str().expect("id")))
+        );
     }
 }

@@ -56,6 +56,9 @@ pub enum Command {
     /// the linear system of all published counts and report every withheld small count
     /// it can fix. Reads only published/. Exit 1 when any cell is exposed.
     Audit(AuditArgs),
+    /// The data dictionary: every output table and column with its type, meaning and
+    /// the specification section behind it (Markdown; docs/data-dictionary.md).
+    Describe,
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +294,7 @@ pub fn execute(cli: &Cli) -> Result<String> {
                 )))
             }
         }
+        Command::Describe => Ok(crate::dictionary::markdown()),
         Command::Fixtures(args) => {
             let opts = fixtures::Options {
                 scale: args.scale,
@@ -372,7 +376,12 @@ where
     let started = std::time::Instant::now();
     match execute(&cli) {
         Ok(out) => {
-            if !cli.quiet || matches!(cli.command, Command::Validate(_) | Command::Audit(_)) {
+            if !cli.quiet
+                || matches!(
+                    cli.command,
+                    Command::Validate(_) | Command::Audit(_) | Command::Describe
+                )
+            {
                 print!("{out}");
             }
             ExitCode::Success

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod config;
 pub mod contract;
 pub mod dates;
+pub mod dictionary;
 pub mod disclose;
 pub mod error;
 pub mod faults;

@@ -64,7 +64,10 @@ pub fn file_metadata(
         ("skolegang.schema_version", SCHEMA_VERSION.to_string()),
         ("skolegang.data_version", data_version.to_string()),
         ("skolegang.extract_date", extract_date.to_string()),
-        ("skolegang.methodology_version", METHODOLOGY_VERSION.to_string()),
+        (
+            "skolegang.methodology_version",
+            METHODOLOGY_VERSION.to_string(),
+        ),
         (crate::disclose::K_METADATA, k.to_string()),
         ("skolegang.version", env!("CARGO_PKG_VERSION").to_string()),
         ("skolegang.configuration", config.to_string()),

@@ -303,7 +303,7 @@ pub fn render(
                 std::slice::from_ref(&own),
                 &basis.parquet_metadata,
             )
-                .map_err(|e| Error::internal("indikatorer.parquet", e))?,
+            .map_err(|e| Error::internal("indikatorer.parquet", e))?,
         });
     }
 
