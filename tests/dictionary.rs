@@ -49,11 +49,18 @@ fn parquet_under(dir: &Path) -> Vec<PathBuf> {
 fn describe_covers_every_column_of_every_output_with_its_stored_type() {
     let out = tempfile::tempdir().expect("tempdir");
     let root = out.path().join("out");
+    let key = skolegang_tests::project_key(
+        out.path(),
+        "project.key",
+        "a-project-key-of-32-bytes-length",
+    );
     assert_eq!(
         cli(&[
             "run",
             "--no-pdf",
             "--restricted",
+            "--project-key-file",
+            &key,
             "--output",
             root.to_str().expect("utf8")
         ]),

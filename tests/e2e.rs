@@ -10,6 +10,7 @@ mod logs;
 mod properties;
 mod rankings;
 mod reports;
+mod restricted;
 mod run;
 mod s3;
 mod validation;

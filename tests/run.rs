@@ -208,30 +208,33 @@ fn validate_accepts_the_sample_and_writes_nothing() {
 #[test]
 fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
     let out = tempfile::tempdir().expect("tempdir");
-    let root = out.path().to_str().expect("utf8");
+    let key = skolegang_tests::project_key(
+        out.path(),
+        "project.key",
+        "a-project-key-of-32-bytes-length",
+    );
+    let root = out.path().join("out");
+    let root = root.to_str().expect("utf8");
     assert_eq!(
-        cli(&["run", "--no-pdf", "--output", root, "--restricted"]),
+        cli(&[
+            "run",
+            "--no-pdf",
+            "--output",
+            root,
+            "--restricted",
+            "--project-key-file",
+            &key
+        ]),
         ExitCode::Success
     );
-    let run_dir = out.path().join("current");
+    let run_dir = out.path().join("out/current");
     let fp9 = skolegang_tests::read_parquet(&run_dir.join("restricted/cohort_fp9"));
     let age = skolegang_tests::read_parquet(&run_dir.join("restricted/cohort_age"));
     assert!(fp9.num_rows() > 1000 && age.num_rows() > 1000);
     assert!(fp9.schema().index_of("person_id").is_ok());
     // No published file has a person_id column or any person-level row, and no
     // report, CSV or manifest mentions a person_id.
-    let ids: std::collections::BTreeSet<String> = {
-        use datafusion::arrow::array::AsArray;
-        let col = fp9.column_by_name("person_id").expect("person_id");
-        let col =
-            datafusion::arrow::compute::cast(col, &datafusion::arrow::datatypes::DataType::Utf8)
-                .expect("as text");
-        col.as_string::<i32>()
-            .iter()
-            .flatten()
-            .map(str::to_string)
-            .collect()
-    };
+    let ids = skolegang_tests::sample_person_ids();
     for file in skolegang_tests::walk(&run_dir.join("published")) {
         let name = file.display().to_string();
         if name.ends_with(".parquet") {
@@ -464,8 +467,21 @@ fn every_parquet_file_carries_its_versions_data_version_extract_date_and_k() {
     let out = tempfile::tempdir().expect("tempdir");
     let root = out.path().join("out");
     let root_str = root.to_str().expect("utf8");
+    let key = skolegang_tests::project_key(
+        out.path(),
+        "project.key",
+        "a-project-key-of-32-bytes-length",
+    );
     assert_eq!(
-        cli(&["run", "--no-pdf", "--restricted", "--output", root_str]),
+        cli(&[
+            "run",
+            "--no-pdf",
+            "--restricted",
+            "--project-key-file",
+            &key,
+            "--output",
+            root_str
+        ]),
         ExitCode::Success
     );
     let run_dir = root.join("current");

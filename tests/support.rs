@@ -140,7 +140,7 @@ pub fn settings(input: &str, extract_date: &str) -> Settings {
         config,
         extract_date,
         threads: 2,
-        restricted: false,
+        restricted: None,
         pdf: false,
         force: false,
         keep_runs: 7,
@@ -468,5 +468,27 @@ pub fn current_output_checksums(root: &Path) -> BTreeMap<String, String> {
                 f["sha256"].as_str().expect("sha").to_string(),
             )
         })
+        .collect()
+}
+
+/// Writes a project key file (a line of text, as `head -c 32 /dev/urandom | od ...`
+/// would make) into `dir` and returns its path as a string.
+pub fn project_key(dir: &Path, name: &str, key: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{key}\n")).expect("key file");
+    path.to_str().expect("utf8").to_string()
+}
+
+/// The person_ids of the committed sample's persons extract.
+pub fn sample_person_ids() -> BTreeSet<String> {
+    use datafusion::arrow::array::AsArray;
+    let persons = read_parquet(&Path::new(skolegang::cli::SAMPLE_INPUT).join("persons"));
+    persons
+        .column_by_name("person_id")
+        .expect("person_id")
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .map(str::to_string)
         .collect()
 }

@@ -110,9 +110,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "URL", default_value = "./out")]
     pub output: String,
     /// Also write the person-level cohorts (restricted/cohort_fp9, restricted/cohort_age)
-    /// for researchers with an approved project. Never under published/.
+    /// for researchers with an approved project, pseudonymised with the project's key
+    /// (needs --project-key-file). Never under published/.
     #[arg(long)]
     pub restricted: bool,
+    /// The approved project's secret key (at least 16 bytes): person_id and
+    /// deciding_measure_id in restricted/ become HMAC-SHA256(key, id) in hex.
+    #[arg(long, value_name = "FILE")]
+    pub project_key_file: Option<PathBuf>,
     /// Do not print the reports to PDF (by default they are, with headless Chromium,
     /// when it is installed).
     #[arg(long)]
@@ -185,7 +190,7 @@ impl InputArgs {
             config,
             extract_date,
             threads,
-            restricted: false,
+            restricted: None,
             pdf: true,
             force: false,
             keep_runs: 7,
@@ -211,8 +216,22 @@ fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
 pub fn execute(cli: &Cli) -> Result<String> {
     match &cli.command {
         Command::Run(args) => {
+            let restricted = match (args.restricted, &args.project_key_file) {
+                (true, Some(file)) => Some(crate::pseudonym::ProjectKey::load(file)?),
+                (true, None) => {
+                    return Err(Error::Config(
+                        "--restricted needs --project-key-file FILE: restricted files carry only per-project pseudonyms".into(),
+                    ));
+                }
+                (false, Some(_)) => {
+                    return Err(Error::Config(
+                        "--project-key-file is only used with --restricted".into(),
+                    ));
+                }
+                (false, None) => None,
+            };
             let settings = Settings {
-                restricted: args.restricted,
+                restricted,
                 pdf: !args.no_pdf,
                 force: args.force,
                 keep_runs: args.keep_runs,

@@ -71,6 +71,7 @@ macro_rules! cell_columns {
 }
 
 const CONTRACT_INPUT: &str = "data-contract.md, Input";
+const PSEUDONYMS: &str = "docs/for-researchers.md, The restricted tier";
 
 /// Every output table, in the order of data-contract.md's output layout.
 pub const TABLES: &[Table] = &[
@@ -162,7 +163,12 @@ pub const TABLES: &[Table] = &[
         path: "restricted/cohort_fp9/part-0.parquet",
         about: "Restricted (`--restricted` only): one row per 9th-grade pupil per school year, with the flags behind the school-year indicators.",
         columns: &[
-            c("person_id", "Utf8", "the pupil's pseudonym", CONTRACT_INPUT),
+            c(
+                "person_id",
+                "Utf8",
+                "the project's pseudonym of the pupil: HMAC-SHA256(project key, person_id) in lower-case hex",
+                PSEUDONYMS,
+            ),
             c("school_year", "Int64", "the school year's start year", FP9),
             c(
                 "group",

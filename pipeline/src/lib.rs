@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod lock;
 pub mod logging;
 pub mod manifest;
+pub mod pseudonym;
 pub mod publish;
 pub mod report;
 pub mod run;

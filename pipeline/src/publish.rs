@@ -113,11 +113,26 @@ impl RunDir {
                 e,
             ));
         }
+        let private = is_private(relative);
+        let local_file = self
+            .root
+            .local
+            .as_ref()
+            .map(|dir| dir.join("runs").join(&self.run_id).join(relative));
+        if let (true, Some(parent)) = (private, local_file.as_ref().and_then(|f| f.parent())) {
+            // Person-level folders are created 0700 before anything is written in them.
+            private_dirs(parent)
+                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        }
         self.root
             .store
             .put(&path, PutPayload::from(Bytes::from(bytes)))
             .await
             .map_err(|e| Error::io(format!("writing {}", self.root.relative(&path)), e))?;
+        if let (true, Some(file)) = (private, &local_file) {
+            set_mode(file, 0o600)
+                .map_err(|e| Error::io(format!("restricting {}", file.display()), e))?;
+        }
         Ok(OutputFile {
             path: relative.to_string(),
             size,
@@ -166,6 +181,50 @@ impl RunDir {
             }
         }
     }
+}
+
+/// Person-level files: `restricted/` and `quarantine/`. On a local disk their folders
+/// are 0700 and the files 0600.
+pub fn is_private(relative: &str) -> bool {
+    relative.starts_with("restricted/") || relative.starts_with("quarantine/")
+}
+
+/// Creates `dir` with mode 0700, and sets 0700 on it and its parents up to the private
+/// top folder (`restricted` or `quarantine`).
+#[cfg(unix)]
+fn private_dirs(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mut d = Some(dir);
+    while let Some(p) = d {
+        set_mode(p, 0o700)?;
+        if p.file_name()
+            .is_some_and(|n| n == "restricted" || n == "quarantine")
+        {
+            break;
+        }
+        d = p.parent();
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_dirs(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &std::path::Path, _mode: u32) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]

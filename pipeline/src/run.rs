@@ -33,8 +33,9 @@ pub struct Settings {
     pub config: Config,
     pub extract_date: NaiveDate,
     pub threads: usize,
-    /// Also write the person-level cohorts under `restricted/`.
-    pub restricted: bool,
+    /// Also write the person-level cohorts under `restricted/`, with the register ids
+    /// pseudonymised with this project's key (crate::pseudonym).
+    pub restricted: Option<crate::pseudonym::ProjectKey>,
     /// Print the reports to PDF with headless Chromium (when it is found).
     pub pdf: bool,
     /// Run even when the inputs and configuration equal those of `current`.
@@ -442,14 +443,19 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                         )
                         .await?,
                     );
-                    if settings.restricted {
+                    if let Some(key) = &settings.restricted {
                         for (name, rows) in [
                             ("cohort_fp9", &computed.cohort_fp9),
                             ("cohort_age", &computed.cohort_age),
                         ] {
+                            let batches = rows
+                                .batches
+                                .iter()
+                                .map(|b| key.pseudonymise(b))
+                                .collect::<Result<Vec<_>>>()?;
                             let rel = format!("restricted/{name}/part-0.parquet");
                             written.push(
-                                dir.put_parquet(&rel, Arc::clone(&rows.schema), &rows.batches)
+                                dir.put_parquet(&rel, Arc::clone(&rows.schema), &batches)
                                     .await?,
                             );
                         }

@@ -1,0 +1,146 @@
+//! The restricted tier: person-level cohorts for approved projects, with per-project
+//! pseudonyms (HMAC-SHA256 of the register ids under the project's key), private file
+//! modes, and refused without a key.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use datafusion::arrow::array::AsArray;
+use skolegang::error::ExitCode;
+use skolegang_tests::{cli, project_key, read_parquet, sample_person_ids, walk};
+
+const KEY_A: &str = "project A: 0123456789abcdef0123456789abcdef";
+const KEY_B: &str = "project B: fedcba9876543210fedcba9876543210";
+
+fn restricted_run(root: &Path, key: &str) -> ExitCode {
+    cli(&[
+        "run",
+        "--no-pdf",
+        "--restricted",
+        "--project-key-file",
+        key,
+        "--output",
+        root.to_str().expect("utf8"),
+    ])
+}
+
+/// The values of `column` in both restricted cohorts.
+fn ids(root: &Path, column: &str) -> BTreeSet<String> {
+    ["cohort_fp9", "cohort_age"]
+        .iter()
+        .flat_map(|t| {
+            let b = read_parquet(&root.join("current/restricted").join(t));
+            let c = b.column_by_name(column).expect("column").clone();
+            c.as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn pseudonyms_are_stable_per_key_disjoint_across_keys_and_hide_every_register_id() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let key_a = project_key(out.path(), "a.key", KEY_A);
+    let key_b = project_key(out.path(), "b.key", KEY_B);
+    let (a1, a2, b) = (
+        out.path().join("a1"),
+        out.path().join("a2"),
+        out.path().join("b"),
+    );
+    assert_eq!(restricted_run(&a1, &key_a), ExitCode::Success);
+    assert_eq!(restricted_run(&a2, &key_a), ExitCode::Success);
+    assert_eq!(restricted_run(&b, &key_b), ExitCode::Success);
+
+    let persons = sample_person_ids();
+    let pa = ids(&a1, "person_id");
+    assert!(pa.len() > 1000);
+    // HMAC-SHA256 in lower-case hex, the documented function of the original id.
+    assert!(pa.iter().all(|p| {
+        p.len() == 64
+            && p.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    }));
+    let key = skolegang::pseudonym::ProjectKey::from_bytes(KEY_A.as_bytes()).expect("key");
+    let expected: BTreeSet<String> = persons.iter().map(|id| key.pseudonym(id)).collect();
+    assert!(
+        pa.is_subset(&expected),
+        "every pseudonym is HMAC(key A, a person_id)"
+    );
+    // No original id anywhere in the restricted files' id columns.
+    assert!(pa.is_disjoint(&persons));
+    // Same key, same pseudonyms (a second run); another key, none in common.
+    assert_eq!(ids(&a2, "person_id"), pa);
+    assert!(ids(&b, "person_id").is_disjoint(&pa));
+    // The deciding measure's id is pseudonymised too: it would link projects as well.
+    let ma = ids(&a1, "deciding_measure_id");
+    assert!(!ma.is_empty());
+    assert!(ma.iter().all(|m| m.len() == 64));
+    assert!(ids(&b, "deciding_measure_id").is_disjoint(&ma));
+    // And no original person_id is written in the restricted files' bytes at all.
+    for f in walk(&a1.join("current/restricted")) {
+        let bytes = std::fs::read(&f).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        let sample: Vec<&String> = persons.iter().filter(|p| p.len() >= 6).take(200).collect();
+        assert!(
+            sample.iter().all(|p| !text.contains(p.as_str())),
+            "{}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn person_level_files_are_private_on_a_local_disk() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let key = project_key(out.path(), "a.key", KEY_A);
+    let root = out.path().join("out");
+    assert_eq!(restricted_run(&root, &key), ExitCode::Success);
+    let run = root.join("current");
+    let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    for top in ["restricted", "quarantine"] {
+        let dir = run.join(top);
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        let files = walk(&dir);
+        assert!(!files.is_empty());
+        for f in files {
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+            assert_eq!(mode(f.parent().expect("folder")), 0o700, "{}", f.display());
+        }
+    }
+}
+
+#[test]
+fn restricted_is_refused_without_a_usable_key() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().join("out");
+    let root_str = root.to_str().expect("utf8");
+    assert_eq!(
+        cli(&["run", "--no-pdf", "--restricted", "--output", root_str]),
+        ExitCode::Usage
+    );
+    let short = project_key(out.path(), "short.key", "too short");
+    assert_eq!(restricted_run(&root, &short), ExitCode::Usage);
+    let missing = out.path().join("no.key");
+    assert_eq!(
+        restricted_run(&root, missing.to_str().expect("utf8")),
+        ExitCode::Usage
+    );
+    let key = project_key(out.path(), "a.key", KEY_A);
+    assert_eq!(
+        cli(&[
+            "run",
+            "--no-pdf",
+            "--project-key-file",
+            &key,
+            "--output",
+            root_str
+        ]),
+        ExitCode::Usage,
+        "a key without --restricted is a mistake, not ignored"
+    );
+    assert!(!root.exists(), "nothing written");
+}
