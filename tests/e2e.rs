@@ -8,6 +8,7 @@ mod golden;
 mod ingest;
 mod logs;
 mod properties;
+mod query;
 mod rankings;
 mod reports;
 mod restricted;

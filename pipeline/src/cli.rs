@@ -56,6 +56,9 @@ pub enum Command {
     /// the linear system of all published counts and report every withheld small count
     /// it can fix. Reads only published/. Exit 1 when any cell is exposed.
     Audit(AuditArgs),
+    /// SQL over the current run (DataFusion): tables `indicators` and `rankings`, and
+    /// with --restricted `cohort_fp9` and `cohort_age`.
+    Query(QueryArgs),
     /// The data dictionary: every output table and column with its type, meaning and
     /// the specification section behind it (Markdown; docs/data-dictionary.md).
     Describe,
@@ -72,6 +75,25 @@ pub struct AuditArgs {
     /// The threshold k; default: the k recorded in the files.
     #[arg(long)]
     pub k: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Output root whose `current` run is queried.
+    #[arg(long, value_name = "URL", default_value = "./out")]
+    pub output: String,
+    /// Also offer the restricted tables (the run must have been made with --restricted).
+    #[arg(long)]
+    pub restricted: bool,
+    /// How to print the result: a readable table, CSV (a header line and rows), JSON
+    /// lines, or Parquet (with --to).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::query::Format,
+    /// Write the result to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+    /// The SQL, e.g. "SELECT count(*) FROM indicators".
+    pub sql: String,
 }
 
 #[derive(Debug, Args)]
@@ -314,6 +336,26 @@ pub fn execute(cli: &Cli) -> Result<String> {
             }
         }
         Command::Describe => Ok(crate::dictionary::markdown()),
+        Command::Query(args) => {
+            use crate::query::{self, Format};
+            if args.format == Format::Parquet && args.to.is_none() {
+                return Err(Error::Config("--format parquet needs --to FILE".into()));
+            }
+            let root = Root::parse(&args.output)?;
+            let (schema, batches) = runtime(2)?.block_on(async {
+                let (_, ctx) = query::context(&root, args.restricted).await?;
+                query::run(&ctx, &args.sql).await
+            })?;
+            let bytes = query::render(args.format, &schema, &batches)?;
+            match &args.to {
+                Some(file) => {
+                    std::fs::write(file, bytes)
+                        .map_err(|e| Error::io(format!("writing {}", file.display()), e))?;
+                    Ok(String::new())
+                }
+                None => String::from_utf8(bytes).map_err(|e| Error::internal("the result", e)),
+            }
+        }
         Command::Fixtures(args) => {
             let opts = fixtures::Options {
                 scale: args.scale,
@@ -398,7 +440,10 @@ where
             if !cli.quiet
                 || matches!(
                     cli.command,
-                    Command::Validate(_) | Command::Audit(_) | Command::Describe
+                    Command::Validate(_)
+                        | Command::Audit(_)
+                        | Command::Describe
+                        | Command::Query(_)
                 )
             {
                 print!("{out}");

@@ -18,6 +18,7 @@ pub mod logging;
 pub mod manifest;
 pub mod pseudonym;
 pub mod publish;
+pub mod query;
 pub mod report;
 pub mod run;
 pub mod session;
