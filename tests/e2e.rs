@@ -11,6 +11,7 @@ mod properties;
 mod query;
 mod rankings;
 mod reports;
+mod researchers;
 mod restricted;
 mod run;
 mod s3;
