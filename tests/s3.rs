@@ -252,6 +252,46 @@ fn a_run_reads_and_writes_s3_and_switches_current_as_an_object() {
             .collect();
     assert_eq!(outputs, local_outputs);
 
+    // `skolegang query` reads the current run from the store.
+    let published_rows: u64 = {
+        let m: serde_json::Value = serde_json::from_slice(
+            &get(&store, &format!("out/runs/{first}/manifest.json")).expect("manifest"),
+        )
+        .expect("json");
+        m["outputs"]
+            .as_array()
+            .expect("outputs")
+            .iter()
+            .filter(|f| {
+                f["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("published/indicators/"))
+            })
+            .map(|f| f["rows"].as_u64().expect("rows"))
+            .sum()
+    };
+    let counted = skolegang(
+        &moto,
+        &[
+            "--quiet",
+            "query",
+            "--output",
+            "s3://skolegang/out",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM indicators",
+        ],
+    );
+    assert!(
+        counted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&counted.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&counted.stdout),
+        format!("n\n{published_rows}\n")
+    );
+
     // Unchanged input: no new run, `current` stays.
     let done = run(&[]);
     assert!(
