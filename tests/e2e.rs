@@ -15,4 +15,5 @@ mod researchers;
 mod restricted;
 mod run;
 mod s3;
+mod unchanged;
 mod validation;
