@@ -311,51 +311,67 @@ pub async fn current_data_version(root: &Root) -> Result<Option<(String, String)
         .map(|v| (run_id.clone(), v.to_string())))
 }
 
+/// Every object under `runs/`: its run id, its path inside the run folder, its location.
+async fn run_objects(root: &Root) -> Result<Vec<(String, String, object_store::path::Path)>> {
+    use futures::TryStreamExt;
+    let listed: Vec<object_store::ObjectMeta> = root
+        .store
+        .list(Some(&root.child("runs")))
+        .try_collect()
+        .await
+        .map_err(|e| Error::io("listing runs/", e))?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|m| {
+            let rel = root.relative(&m.location);
+            let (id, rest) = rel.strip_prefix("runs/")?.split_once('/')?;
+            Some((id.to_string(), rest.to_string(), m.location))
+        })
+        .collect())
+}
+
+/// Deletes the run folders `ids`: their objects, and on a local disk the folders the
+/// per-object deletes leave behind. `mark` names a fault point passed after each delete.
+async fn delete_runs(
+    root: &Root,
+    objects: &[(String, String, object_store::path::Path)],
+    ids: &[String],
+    mark: Option<&str>,
+) -> Result<()> {
+    for (id, _, location) in objects {
+        if ids.contains(id) {
+            root.store
+                .delete(location)
+                .await
+                .map_err(|e| Error::io(format!("deleting {}", root.relative(location)), e))?;
+            if let Some(point) = mark {
+                crate::faults::point(point);
+            }
+        }
+    }
+    if let Some(dir) = &root.local {
+        for id in ids {
+            let _ = std::fs::remove_dir_all(dir.join("runs").join(id));
+        }
+    }
+    Ok(())
+}
+
 /// Deletes all but the newest `keep` run folders, never the one `current` points to.
 /// Run ids sort by time, so the newest are the last in name order. Returns the ids
 /// deleted.
 pub async fn prune_runs(root: &Root, keep: usize) -> Result<Vec<String>> {
-    use futures::TryStreamExt;
-    let runs_dir = root.child("runs");
-    let listed: Vec<object_store::ObjectMeta> = root
-        .store
-        .list(Some(&runs_dir))
-        .try_collect()
-        .await
-        .map_err(|e| Error::io("listing runs/", e))?;
-    let run_of = |p: &object_store::path::Path| -> Option<String> {
-        let rel = root.relative(p);
-        rel.strip_prefix("runs/")?
-            .split('/')
-            .next()
-            .map(str::to_string)
-    };
-    let mut ids: Vec<String> = listed.iter().filter_map(|m| run_of(&m.location)).collect();
-    ids.sort();
-    ids.dedup();
+    let objects = run_objects(root).await?;
+    let ids: std::collections::BTreeSet<&String> = objects.iter().map(|(id, _, _)| id).collect();
     let current = current_run(root).await?;
     let old: Vec<String> = ids
-        .iter()
+        .into_iter()
         .rev()
         .skip(keep.max(1))
         .filter(|id| Some(*id) != current.as_ref())
         .cloned()
         .collect();
-    for m in &listed {
-        if run_of(&m.location).is_some_and(|id| old.contains(&id)) {
-            root.store
-                .delete(&m.location)
-                .await
-                .map_err(|e| Error::io(format!("deleting {}", root.relative(&m.location)), e))?;
-            crate::faults::point("prune");
-        }
-    }
-    if let Some(dir) = &root.local {
-        // Empty folders are left behind by per-file deletes on a local disk.
-        for id in &old {
-            let _ = std::fs::remove_dir_all(dir.join("runs").join(id));
-        }
-    }
+    delete_runs(root, &objects, &old, Some("prune")).await?;
     Ok(old)
 }
 
@@ -365,25 +381,14 @@ pub async fn prune_runs(root: &Root, keep: usize) -> Result<Vec<String>> {
 /// the run `current` points to. Call it holding the run lock (no run is writing).
 /// Returns the run ids deleted.
 pub async fn clean_debris(root: &Root) -> Result<Vec<String>> {
-    use futures::TryStreamExt;
-    let listed: Vec<object_store::ObjectMeta> = root
-        .store
-        .list(Some(&root.child("runs")))
-        .try_collect()
-        .await
-        .map_err(|e| Error::io("listing runs/", e))?;
-    let mut ids = std::collections::BTreeSet::new();
-    let mut complete = std::collections::BTreeSet::new();
-    for m in &listed {
-        let rel = root.relative(&m.location);
-        let Some((id, rest)) = rel.strip_prefix("runs/").and_then(|r| r.split_once('/')) else {
-            continue;
-        };
-        ids.insert(id.to_string());
-        if rest == "manifest.json" {
-            complete.insert(id.to_string());
-        }
-    }
+    let objects = run_objects(root).await?;
+    let mut ids: std::collections::BTreeSet<String> =
+        objects.iter().map(|(id, _, _)| id.clone()).collect();
+    let complete: std::collections::BTreeSet<&String> = objects
+        .iter()
+        .filter(|(_, rest, _)| rest == "manifest.json")
+        .map(|(id, _, _)| id)
+        .collect();
     let current = current_run(root).await?;
     if let Some(dir) = &root.local {
         // Folders left empty (a run killed before its first file) are debris too.
@@ -399,28 +404,11 @@ pub async fn clean_debris(root: &Root) -> Result<Vec<String>> {
         .into_iter()
         .filter(|id| !complete.contains(id) && Some(id) != current.as_ref())
         .collect();
-    for m in &listed {
-        let rel = root.relative(&m.location);
-        let id = rel
-            .strip_prefix("runs/")
-            .and_then(|r| r.split('/').next())
-            .unwrap_or_default();
-        if debris.iter().any(|d| d == id) {
-            root.store
-                .delete(&m.location)
-                .await
-                .map_err(|e| Error::io(format!("deleting {rel}"), e))?;
-        }
-    }
-    if let Some(dir) = &root.local {
-        for id in &debris {
-            let _ = std::fs::remove_dir_all(dir.join("runs").join(id));
-        }
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(".current-") {
-                    let _ = std::fs::remove_file(e.path());
-                }
+    delete_runs(root, &objects, &debris, None).await?;
+    if let Some(Ok(entries)) = root.local.as_ref().map(std::fs::read_dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".current-") {
+                let _ = std::fs::remove_file(e.path());
             }
         }
     }
