@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use skolegang::dictionary::{TABLES, Table, markdown};
 use skolegang::error::ExitCode;
-use skolegang_tests::{cli, walk};
+use skolegang_tests::{PROJECT_KEY, project_key, restricted_run, walk};
 
 #[test]
 fn the_committed_data_dictionary_is_current() {
@@ -49,23 +49,8 @@ fn parquet_under(dir: &Path) -> Vec<PathBuf> {
 fn describe_covers_every_column_of_every_output_with_its_stored_type() {
     let out = tempfile::tempdir().expect("tempdir");
     let root = out.path().join("out");
-    let key = skolegang_tests::project_key(
-        out.path(),
-        "project.key",
-        "a-project-key-of-32-bytes-length",
-    );
-    assert_eq!(
-        cli(&[
-            "run",
-            "--no-pdf",
-            "--restricted",
-            "--project-key-file",
-            &key,
-            "--output",
-            root.to_str().expect("utf8")
-        ]),
-        ExitCode::Success
-    );
+    let key = project_key(out.path(), "project.key", PROJECT_KEY);
+    assert_eq!(restricted_run(&root, &key), ExitCode::Success);
     let run = root.join("current");
     let table = |name: &str| {
         TABLES

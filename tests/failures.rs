@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use sha2::{Digest, Sha256};
 use skolegang::error::ExitCode;
 use skolegang::faults;
-use skolegang_tests::{cli, current_output_checksums};
+use skolegang_tests::{current_output_checksums, sample_run};
 
 const SIGKILL: i32 = 9;
 
@@ -21,13 +21,6 @@ fn skolegang(args: &[&str], fault: Option<&str>) -> Output {
         cmd.env(faults::VAR, f);
     }
     cmd.output().expect("start skolegang-under-test")
-}
-
-/// `skolegang run --no-pdf` on the committed sample, in-process.
-fn sample_run(root: &Path, extra: &[&str]) -> ExitCode {
-    let mut args = vec!["run", "--no-pdf", "--output", root.to_str().expect("utf8")];
-    args.extend_from_slice(extra);
-    cli(&args)
 }
 
 fn current(root: &Path) -> Option<String> {

@@ -5,27 +5,16 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use skolegang::error::ExitCode;
-use skolegang_tests::{cli, project_key, read_cells};
+use skolegang_tests::{PROJECT_KEY, project_key, read_cells, restricted_run};
 
 /// One restricted run on the sample, shared by the tests here.
 fn sample_run() -> &'static Path {
     static RUN: OnceLock<tempfile::TempDir> = OnceLock::new();
     RUN.get_or_init(|| {
         let out = tempfile::tempdir().expect("tempdir");
-        let key = project_key(out.path(), "a.key", "a-project-key-of-32-bytes-length");
+        let key = project_key(out.path(), "a.key", PROJECT_KEY);
         let root = out.path().join("out");
-        assert_eq!(
-            cli(&[
-                "run",
-                "--no-pdf",
-                "--restricted",
-                "--project-key-file",
-                &key,
-                "--output",
-                root.to_str().expect("utf8")
-            ]),
-            ExitCode::Success
-        );
+        assert_eq!(restricted_run(&root, &key), ExitCode::Success);
         out
     })
     .path()

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use skolegang::error::ExitCode;
-use skolegang_tests::{cli, read_cells};
+use skolegang_tests::{read_cells, sample_run};
 
 struct Example {
     language: String,
@@ -46,10 +46,7 @@ fn every_example_of_the_researchers_guide_prints_what_the_guide_shows() {
     .expect("docs/for-researchers.md");
     let work = tempfile::tempdir().expect("tempdir");
     let out = work.path().join("out");
-    assert_eq!(
-        cli(&["run", "--no-pdf", "--output", out.to_str().expect("utf8")]),
-        ExitCode::Success
-    );
+    assert_eq!(sample_run(&out, &[]), ExitCode::Success);
     // `skolegang` on PATH for the shell examples: the CLI under test.
     let bin = work.path().join("bin");
     std::fs::create_dir_all(&bin).expect("bin");

@@ -8,22 +8,10 @@ use std::path::Path;
 
 use datafusion::arrow::array::AsArray;
 use skolegang::error::ExitCode;
-use skolegang_tests::{cli, project_key, read_parquet, sample_person_ids, walk};
+use skolegang_tests::{cli, project_key, read_parquet, restricted_run, sample_person_ids, walk};
 
 const KEY_A: &str = "project A: 0123456789abcdef0123456789abcdef";
 const KEY_B: &str = "project B: fedcba9876543210fedcba9876543210";
-
-fn restricted_run(root: &Path, key: &str) -> ExitCode {
-    cli(&[
-        "run",
-        "--no-pdf",
-        "--restricted",
-        "--project-key-file",
-        key,
-        "--output",
-        root.to_str().expect("utf8"),
-    ])
-}
 
 /// The values of `column` in both restricted cohorts.
 fn ids(root: &Path, column: &str) -> BTreeSet<String> {

@@ -5,7 +5,7 @@ use std::path::Path;
 use self::sha2_free::sha256_hex;
 use skolegang::error::ExitCode;
 use skolegang::fixtures;
-use skolegang_tests::{cli, fixture_options, quarantine, run_on};
+use skolegang_tests::{PROJECT_KEY, cli, fixture_options, quarantine, restricted_run, run_on};
 
 mod sha2_free {
     /// sha256 via the manifest's own algorithm, recomputed independently with the
@@ -208,23 +208,9 @@ fn validate_accepts_the_sample_and_writes_nothing() {
 #[test]
 fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
     let out = tempfile::tempdir().expect("tempdir");
-    let key = skolegang_tests::project_key(
-        out.path(),
-        "project.key",
-        "a-project-key-of-32-bytes-length",
-    );
-    let root = out.path().join("out");
-    let root = root.to_str().expect("utf8");
+    let key = skolegang_tests::project_key(out.path(), "project.key", PROJECT_KEY);
     assert_eq!(
-        cli(&[
-            "run",
-            "--no-pdf",
-            "--output",
-            root,
-            "--restricted",
-            "--project-key-file",
-            &key
-        ]),
+        restricted_run(&out.path().join("out"), &key),
         ExitCode::Success
     );
     let run_dir = out.path().join("out/current");
@@ -466,24 +452,8 @@ fn every_parquet_file_carries_its_versions_data_version_extract_date_and_k() {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let out = tempfile::tempdir().expect("tempdir");
     let root = out.path().join("out");
-    let root_str = root.to_str().expect("utf8");
-    let key = skolegang_tests::project_key(
-        out.path(),
-        "project.key",
-        "a-project-key-of-32-bytes-length",
-    );
-    assert_eq!(
-        cli(&[
-            "run",
-            "--no-pdf",
-            "--restricted",
-            "--project-key-file",
-            &key,
-            "--output",
-            root_str
-        ]),
-        ExitCode::Success
-    );
+    let key = skolegang_tests::project_key(out.path(), "project.key", PROJECT_KEY);
+    assert_eq!(restricted_run(&root, &key), ExitCode::Success);
     let run_dir = root.join("current");
     let m = manifest(&run_dir);
     let files: Vec<_> = skolegang_tests::walk(&run_dir)

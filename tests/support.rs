@@ -471,6 +471,22 @@ pub fn current_output_checksums(root: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `skolegang run --no-pdf --output ROOT` on the committed sample plus `extra`
+/// arguments, in-process.
+pub fn sample_run(root: &Path, extra: &[&str]) -> ExitCode {
+    let mut args = vec!["run", "--no-pdf", "--output", root.to_str().expect("utf8")];
+    args.extend_from_slice(extra);
+    cli(&args)
+}
+
+/// A project key for tests that need one but no particular one.
+pub const PROJECT_KEY: &str = "a-project-key-of-32-bytes-length";
+
+/// [`sample_run`] with `--restricted --project-key-file KEY_FILE`.
+pub fn restricted_run(root: &Path, key_file: &str) -> ExitCode {
+    sample_run(root, &["--restricted", "--project-key-file", key_file])
+}
+
 /// Writes a project key file (a line of text, as `head -c 32 /dev/urandom | od ...`
 /// would make) into `dir` and returns its path as a string.
 pub fn project_key(dir: &Path, name: &str, key: &str) -> String {

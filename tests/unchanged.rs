@@ -10,16 +10,13 @@ use std::path::Path;
 use datafusion::arrow::csv::WriterBuilder;
 use sha2::{Digest, Sha256};
 use skolegang::error::ExitCode;
-use skolegang_tests::{cli, read_parquet, walk};
+use skolegang_tests::{read_parquet, sample_run, walk};
 
 #[test]
 fn the_samples_published_tables_are_unchanged() {
     let out = tempfile::tempdir().expect("tempdir");
     let root = out.path().join("out");
-    assert_eq!(
-        cli(&["run", "--no-pdf", "--output", root.to_str().expect("utf8")]),
-        ExitCode::Success
-    );
+    assert_eq!(sample_run(&root, &[]), ExitCode::Success);
     let run = root.join("current");
     let mut files: Vec<_> = walk(&run.join("published"))
         .into_iter()
