@@ -8,7 +8,7 @@ use std::fmt;
 
 /// Every failure the pipeline reports. Messages name the file, the column and the
 /// rule, and never a person_id (at most a row's position in its file).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The input cannot be used: a fatal schema problem, an unreadable file, a missing
     /// extract, or too many rejected rows. Exit code 1.
@@ -64,8 +64,14 @@ impl Error {
     }
 
     /// A failed query (`context` names its SQL file). Running out of the memory pool
-    /// says so and names the flag that raises it.
+    /// says so and names the flag that raises it; an input file that cannot be decoded
+    /// while scanned ([`crate::scan`]) is that file's error, as if found at ingest.
     pub fn query(context: impl fmt::Display, err: datafusion::error::DataFusionError) -> Self {
+        if let datafusion::error::DataFusionError::External(inner) = err.find_root()
+            && let Some(e) = inner.downcast_ref::<Error>()
+        {
+            return e.clone();
+        }
         let exhausted = matches!(
             err.find_root(),
             datafusion::error::DataFusionError::ResourcesExhausted(_)
@@ -81,3 +87,30 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::error::DataFusionError;
+
+    #[test]
+    fn a_file_that_fails_while_scanned_is_that_files_error_not_the_querys() {
+        let scanned = Error::InputRejected("exams/p.parquet: unreadable Parquet file".into());
+        let err = DataFusionError::Context(
+            "while joining".into(),
+            Box::new(DataFusionError::External(Box::new(scanned))),
+        );
+        let e = Error::query("queries/validate/exams.sql", err);
+        assert_eq!(e.exit_code(), ExitCode::InputRejected);
+        assert_eq!(
+            e.to_string(),
+            "input rejected: exams/p.parquet: unreadable Parquet file"
+        );
+        let other = Error::query(
+            "queries/validate/exams.sql",
+            DataFusionError::Plan("no such column".into()),
+        );
+        assert_eq!(other.exit_code(), ExitCode::Internal);
+        assert!(other.to_string().contains("queries/validate/exams.sql"));
+    }
+}

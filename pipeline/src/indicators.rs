@@ -224,7 +224,9 @@ async fn sql(
     let start = std::time::Instant::now();
     let df = ctx.sql(query).await.map_err(|e| Error::query(name, e))?;
     let schema = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await.map_err(|e| Error::query(name, e))?;
+    let batches = crate::session::collect(df, name)
+        .await
+        .map_err(|e| Error::query(name, e))?;
     tracing::debug!(
         query = name,
         seconds = format!("{:.3}", start.elapsed().as_secs_f64()),

@@ -1,26 +1,30 @@
-//! Ingest: list each extract's Parquet files, check their schemas against the
-//! contract, and read them into canonical Arrow batches.
+//! Ingest: list each extract's Parquet files, fetch them, check their schemas against
+//! the contract, and decode them into canonical Arrow batches on demand.
 //!
 //! Every file is fetched once; its bytes give the size and sha256 for the manifest
-//! and the rows. Schema problems are fatal and name the file and the column.
+//! and, held in memory (compressed, as stored), the rows of every later scan
+//! ([`crate::scan`]). Schema problems are fatal and name the file and the column.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, new_null_array};
+use datafusion::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder, RowSelection,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tracing::{debug, info_span};
 
-use crate::contract::{Extract, Kind, ROW_ORDINAL, schema_with};
+use crate::contract::{Column, Extract, Kind, ROW_ORDINAL, schema_with};
 use crate::error::{Error, Result};
 use crate::store::Root;
 
@@ -40,14 +44,12 @@ pub struct InputFile {
     pub first_row: i64,
 }
 
-/// One extract read into memory: the contract columns in canonical types plus the
-/// run-wide row ordinal `_row`.
+/// One extract as ingested: its files checked, hashed and held for decoding.
 #[derive(Debug)]
 pub struct Ingested {
     pub extract: Extract,
     pub files: Vec<InputFile>,
-    pub schema: SchemaRef,
-    pub batches: Vec<RecordBatch>,
+    pub data: Arc<Vec<FileData>>,
     pub rows_read: u64,
 }
 
@@ -151,96 +153,221 @@ fn hive_scalar(
 }
 
 /// Where a contract column comes from in one file.
+#[derive(Debug, Clone)]
 enum Source {
+    /// The file's column at this index.
     File(usize),
+    /// A hive partition value, the same on every row.
     Hive(ScalarValue),
 }
 
-/// Checks one file's schema and decodes it to canonical batches (without `_row`).
-fn decode(extract: Extract, relative: &str, bytes: bytes::Bytes) -> Result<Vec<RecordBatch>> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        Error::InputRejected(format!("{relative}: unreadable Parquet file: {e}"))
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| unreadable(&e))?;
-    let file_schema = Arc::clone(builder.schema());
-    let hive = hive_values(relative);
-    let mut sources = Vec::new();
-    for c in extract.columns() {
-        let source = match file_schema.index_of(c.name) {
-            Ok(i) => {
-                let t = file_schema.field(i).data_type();
-                if !c.kind.accepts(t) {
-                    return Err(Error::Schema {
-                        file: relative.to_string(),
-                        column: c.name.to_string(),
-                        rule: format!("has type {t}; {}", c.kind.rule()),
-                    });
-                }
-                Source::File(i)
-            }
-            Err(_) => match hive.get(c.name) {
-                Some(v) => Source::Hive(hive_scalar(relative, c.name, c.kind, v)?),
-                None => {
-                    return Err(Error::Schema {
-                        file: relative.to_string(),
-                        column: c.name.to_string(),
-                        rule: "required column is missing".to_string(),
-                    });
-                }
-            },
-        };
-        sources.push(source);
-    }
-    let mut roots: Vec<usize> = sources
-        .iter()
-        .filter_map(|s| match s {
-            Source::File(i) => Some(*i),
-            Source::Hive(_) => None,
-        })
-        .collect();
-    roots.sort_unstable();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| unreadable(&e))?;
-    let out_schema = extract.schema();
-    let mut batches = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| unreadable(&e))?;
-        let n = batch.num_rows();
-        let mut cols: Vec<ArrayRef> = Vec::with_capacity(sources.len());
-        for (c, s) in extract.columns().iter().zip(&sources) {
-            let array = match s {
-                Source::File(i) => {
-                    // Projected batches keep file order; find the column's new index.
-                    let pos = roots.binary_search(i).map_err(|_| {
-                        Error::Internal(format!("{relative}: projection lost `{}`", c.name))
-                    })?;
-                    cast(batch.column(pos), &c.kind.canonical()).map_err(|e| Error::Schema {
-                        file: relative.to_string(),
-                        column: c.name.to_string(),
-                        rule: format!("cannot be read as {}: {e}", c.kind.canonical()),
-                    })?
-                }
-                Source::Hive(v) if v.is_null() => new_null_array(&c.kind.canonical(), n),
-                Source::Hive(v) => v
-                    .to_array_of_size(n)
-                    .map_err(|e| Error::internal(relative, e))?,
-            };
-            cols.push(array);
-        }
-        batches.push(
-            RecordBatch::try_new(Arc::clone(&out_schema), cols)
-                .map_err(|e| Error::internal(relative, e))?,
-        );
-    }
-    Ok(batches)
+/// One input file, held for decoding: the bytes that were hashed for the manifest
+/// (so every scan decodes exactly what was fingerprinted), its Parquet metadata, where
+/// each contract column comes from, and the run-wide ordinal of each row group's first
+/// row.
+#[derive(Debug)]
+pub struct FileData {
+    pub relative: String,
+    bytes: bytes::Bytes,
+    metadata: ArrowReaderMetadata,
+    sources: Vec<Source>,
+    /// Per row group: its first row's run-wide ordinal and its row count.
+    pub row_groups: Vec<(i64, usize)>,
 }
 
-/// Reads one extract: lists, fetches, checks and decodes every file (several at a time,
-/// results in path order), then numbers the rows from `first_ordinal` on.
+impl FileData {
+    /// Checks one file's schema against the contract and reads its footer. Nothing is
+    /// decoded yet; `first_row` is the run-wide ordinal of the file's first row.
+    pub(crate) fn inspect(
+        extract: Extract,
+        relative: &str,
+        bytes: bytes::Bytes,
+        first_row: i64,
+    ) -> Result<FileData> {
+        let unreadable = |e: &dyn std::fmt::Display| {
+            Error::InputRejected(format!("{relative}: unreadable Parquet file: {e}"))
+        };
+        let metadata = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::default())
+            .map_err(|e| unreadable(&e))?;
+        let file_schema = Arc::clone(metadata.schema());
+        let hive = hive_values(relative);
+        let mut sources = Vec::new();
+        for c in extract.columns() {
+            let source = match file_schema.index_of(c.name) {
+                Ok(i) => {
+                    let t = file_schema.field(i).data_type();
+                    if !c.kind.accepts(t) {
+                        return Err(Error::Schema {
+                            file: relative.to_string(),
+                            column: c.name.to_string(),
+                            rule: format!("has type {t}; {}", c.kind.rule()),
+                        });
+                    }
+                    Source::File(i)
+                }
+                Err(_) => match hive.get(c.name) {
+                    Some(v) => Source::Hive(hive_scalar(relative, c.name, c.kind, v)?),
+                    None => {
+                        return Err(Error::Schema {
+                            file: relative.to_string(),
+                            column: c.name.to_string(),
+                            rule: "required column is missing".to_string(),
+                        });
+                    }
+                },
+            };
+            sources.push(source);
+        }
+        let mut next = first_row;
+        let mut row_groups = Vec::new();
+        for rg in metadata.metadata().row_groups() {
+            let n = usize::try_from(rg.num_rows()).map_err(|e| unreadable(&e))?;
+            row_groups.push((next, n));
+            next += n as i64;
+        }
+        Ok(FileData {
+            relative: relative.to_string(),
+            bytes,
+            metadata,
+            sources,
+            row_groups,
+        })
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.row_groups.iter().map(|(_, n)| *n as u64).sum()
+    }
+
+    /// Decodes row group `row_group`, batch by batch, as the contract columns
+    /// `columns` (indices into the extract's columns, in the order given) in canonical
+    /// types. Only those columns are decoded. Batches keep the row group's row order, so
+    /// the i-th row is the ordinal `row_groups[row_group].0 + i` — or, when `only` is
+    /// given (sorted run-wide ordinals inside the row group), only those rows are
+    /// decoded and the i-th row is `only[i]`.
+    pub fn decode(
+        &self,
+        extract: Extract,
+        row_group: usize,
+        columns: &[usize],
+        only: Option<&[i64]>,
+    ) -> Result<Decoder> {
+        let relative = self.relative.clone();
+        let mut roots: Vec<usize> = columns
+            .iter()
+            .filter_map(|c| match self.sources.get(*c) {
+                Some(Source::File(i)) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        roots.sort_unstable();
+        roots.dedup();
+        let mask = ProjectionMask::roots(self.metadata.parquet_schema(), roots.iter().copied());
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.bytes.clone(),
+            self.metadata.clone(),
+        )
+        .with_projection(mask)
+        .with_row_groups(vec![row_group])
+        .with_batch_size(BATCH_ROWS);
+        if let (Some(only), Some((first, rows))) = (only, self.row_groups.get(row_group)) {
+            let ranges = only.iter().map(|o| {
+                let i = (o - first) as usize;
+                i..i + 1
+            });
+            builder =
+                builder.with_row_selection(RowSelection::from_consecutive_ranges(ranges, *rows));
+        }
+        let reader = builder.build().map_err(|e| {
+            Error::InputRejected(format!("{relative}: unreadable Parquet file: {e}"))
+        })?;
+        let all = extract.columns();
+        let mut outputs = Vec::with_capacity(columns.len());
+        for c in columns {
+            let column = all
+                .get(*c)
+                .ok_or_else(|| Error::Internal(format!("{relative}: no contract column {c}")))?;
+            let source = match &self.sources[*c] {
+                // Projected batches keep file order; the column's index among them.
+                Source::File(i) => Source::File(roots.binary_search(i).map_err(|_| {
+                    Error::Internal(format!("{relative}: projection lost `{}`", column.name))
+                })?),
+                hive => hive.clone(),
+            };
+            outputs.push((*column, source));
+        }
+        let schema = Arc::new(Schema::new(
+            outputs
+                .iter()
+                .map(|(c, _)| Field::new(c.name, c.kind.canonical(), true))
+                .collect::<Vec<_>>(),
+        ));
+        Ok(Decoder {
+            reader,
+            relative,
+            outputs,
+            schema,
+        })
+    }
+}
+
+/// The batches of one row group, decoded ([`FileData::decode`]).
+pub struct Decoder {
+    reader: ParquetRecordBatchReader,
+    relative: String,
+    /// Each output column and where it is in the decoded batch (or its hive value).
+    outputs: Vec<(Column, Source)>,
+    schema: SchemaRef,
+}
+
+impl Decoder {
+    fn convert(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let relative = self.relative.as_str();
+        let n = batch.num_rows();
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.outputs.len());
+        for (column, source) in &self.outputs {
+            let array =
+                match source {
+                    Source::File(pos) => cast(batch.column(*pos), &column.kind.canonical())
+                        .map_err(|e| Error::Schema {
+                            file: relative.to_string(),
+                            column: column.name.to_string(),
+                            rule: format!("cannot be read as {}: {e}", column.kind.canonical()),
+                        })?,
+                    Source::Hive(v) if v.is_null() => new_null_array(&column.kind.canonical(), n),
+                    Source::Hive(v) => v
+                        .to_array_of_size(n)
+                        .map_err(|e| Error::internal(relative, e))?,
+                };
+            cols.push(array);
+        }
+        RecordBatch::try_new_with_options(
+            Arc::clone(&self.schema),
+            cols,
+            &RecordBatchOptions::new().with_row_count(Some(n)),
+        )
+        .map_err(|e| Error::internal(relative, e))
+    }
+}
+
+impl Iterator for Decoder {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.reader.next()?;
+        Some(
+            batch
+                .map_err(|e| {
+                    Error::InputRejected(format!("{}: unreadable Parquet file: {e}", self.relative))
+                })
+                .and_then(|b| self.convert(b)),
+        )
+    }
+}
+
+/// Reads one extract: lists and fetches every file (several at a time), hashes it and
+/// checks its schema and footer, in path order, numbering the rows from
+/// `first_ordinal` on. The rows are decoded later, by each scan of the extract's
+/// tables ([`crate::scan`]).
 pub async fn ingest(
     root: &Root,
     extract: Extract,
@@ -250,7 +377,7 @@ pub async fn ingest(
     let span = info_span!("ingest", extract = extract.name());
     let _enter = span.enter();
     let files = list_files(root, extract).await?;
-    let decoded: Vec<(InputFile, Vec<RecordBatch>)> = futures::stream::iter(files)
+    let fetched: Vec<(String, u64, String, bytes::Bytes)> = futures::stream::iter(files)
         .map(|(path, size)| {
             let root = root.clone();
             async move {
@@ -259,16 +386,7 @@ pub async fn ingest(
                 let rel = relative.clone();
                 tokio::task::spawn_blocking(move || {
                     let sha256 = hex::encode(Sha256::digest(&bytes));
-                    let batches = decode(extract, &rel, bytes)?;
-                    let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-                    let file = InputFile {
-                        path: rel,
-                        size,
-                        sha256,
-                        rows,
-                        first_row: 0,
-                    };
-                    Ok::<_, Error>((file, batches))
+                    Ok::<_, Error>((rel, size, sha256, bytes))
                 })
                 .await
                 .map_err(|e| Error::internal(&relative, e))?
@@ -278,30 +396,27 @@ pub async fn ingest(
         .try_collect()
         .await?;
 
-    let schema = ingested_schema(extract);
     let mut next = first_ordinal;
-    let mut files = Vec::with_capacity(decoded.len());
-    let mut batches = Vec::new();
-    for (mut file, file_batches) in decoded {
-        file.first_row = next;
-        for b in file_batches {
-            let n = b.num_rows() as i64;
-            let mut cols = b.columns().to_vec();
-            cols.push(Arc::new(Int64Array::from_iter_values(next..next + n)));
-            next += n;
-            batches.push(
-                RecordBatch::try_new(Arc::clone(&schema), cols)
-                    .map_err(|e| Error::internal(&file.path, e))?,
-            );
-        }
-        debug!(file = %file.path, rows = file.rows, "read");
-        files.push(file);
+    let mut files = Vec::with_capacity(fetched.len());
+    let mut data = Vec::with_capacity(fetched.len());
+    for (relative, size, sha256, bytes) in fetched {
+        let file = FileData::inspect(extract, &relative, bytes, next)?;
+        let rows = file.rows();
+        debug!(file = %relative, rows, "read");
+        files.push(InputFile {
+            path: relative,
+            size,
+            sha256,
+            rows,
+            first_row: next,
+        });
+        next += rows as i64;
+        data.push(file);
     }
     Ok(Ingested {
         extract,
         files,
-        schema,
-        batches,
+        data: Arc::new(data),
         rows_read: (next - first_ordinal) as u64,
     })
 }

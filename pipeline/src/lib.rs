@@ -21,6 +21,7 @@ pub mod publish;
 pub mod query;
 pub mod report;
 pub mod run;
+pub mod scan;
 pub mod session;
 pub mod store;
 pub mod validate;

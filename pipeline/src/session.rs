@@ -6,18 +6,25 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{
+    MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool,
+    human_readable_size,
+};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::display::DisplayableExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::codes::Codes;
 use crate::error::{Error, Result};
 
-/// The memory DataFusion's operators may use: one pool of `limit` bytes, shared fairly
-/// among the operators that can spill (sorts, aggregates, joins), which spill to files
-/// in `spill_dir` (the system's temporary folder when `None`) instead of failing.
+/// The memory DataFusion's operators may use: one pool of `limit` bytes
+/// ([`SpillCappedPool`]). Operators that can spill (sorts, aggregates) spill to files in
+/// `spill_dir` (the system's temporary folder when `None`) instead of failing; the hash
+/// tables of joins cannot, and fail the query when the pool is full.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Memory {
     pub limit: u64,
@@ -32,6 +39,149 @@ impl Default for Memory {
             limit: (available_memory().unwrap_or(8 << 30) / 2).max(1 << 30),
             spill_dir: None,
         }
+    }
+}
+
+/// The share of the pool that operators which can spill (sorts, aggregates, buffering
+/// repartitions) may hold together; the rest is kept for what cannot spill, above all
+/// the hash tables of joins (docs/performance.md).
+const SPILLABLE_SHARE: f64 = 0.5;
+
+/// A memory pool of `size` bytes. Operators that can spill share
+/// [`SPILLABLE_SHARE`] of it (less what the unspillable hold) fairly: each may hold
+/// at most that region divided by the number of spillable operators alive, and spills
+/// beyond it. Operators that cannot spill take what is left, first come first served.
+/// With a plain greedy pool, aggregates that could spill took the whole pool and a
+/// join then failed for want of memory for its hash table; with DataFusion's fair pool,
+/// a join could fail the same way, and with a single cap on all spillable memory, one
+/// buffering repartition starved the aggregate after it (measured at 10×).
+#[derive(Debug)]
+pub struct SpillCappedPool {
+    size: usize,
+    spillable_cap: usize,
+    state: std::sync::Mutex<PoolState>,
+}
+
+#[derive(Debug, Default)]
+struct PoolState {
+    spillable: usize,
+    unspillable: usize,
+    /// Spillable consumers registered.
+    spillers: usize,
+}
+
+impl SpillCappedPool {
+    pub fn new(size: usize) -> Self {
+        SpillCappedPool {
+            size,
+            spillable_cap: (size as f64 * SPILLABLE_SHARE) as usize,
+            state: std::sync::Mutex::new(PoolState::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        // A poisoned lock only means another thread panicked while counting; the
+        // counts are still the best there is.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Display for SpillCappedPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.state();
+        write!(
+            f,
+            "spill-capped(spillable: {} in {} operators (cap {}), unspillable: {}, pool_size: {})",
+            human_readable_size(s.spillable),
+            s.spillers,
+            human_readable_size(self.spillable_cap),
+            human_readable_size(s.unspillable),
+            human_readable_size(self.size)
+        )
+    }
+}
+
+impl MemoryPool for SpillCappedPool {
+    fn name(&self) -> &str {
+        "spill-capped"
+    }
+
+    fn register(&self, consumer: &MemoryConsumer) {
+        if consumer.can_spill() {
+            self.state().spillers += 1;
+        }
+    }
+
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        if consumer.can_spill() {
+            let mut s = self.state();
+            s.spillers = s.spillers.saturating_sub(1);
+        }
+    }
+
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        let mut s = self.state();
+        if reservation.consumer().can_spill() {
+            s.spillable += additional;
+        } else {
+            s.unspillable += additional;
+        }
+    }
+
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        let mut s = self.state();
+        if reservation.consumer().can_spill() {
+            s.spillable = s.spillable.saturating_sub(shrink);
+        } else {
+            s.unspillable = s.unspillable.saturating_sub(shrink);
+        }
+    }
+
+    fn try_grow(
+        &self,
+        reservation: &MemoryReservation,
+        additional: usize,
+    ) -> datafusion::error::Result<()> {
+        let mut s = self.state();
+        let used = s.spillable + s.unspillable;
+        let free = self.size.saturating_sub(used);
+        let available = if reservation.consumer().can_spill() {
+            let region = self
+                .spillable_cap
+                .min(self.size.saturating_sub(s.unspillable));
+            let share = region / s.spillers.max(1);
+            share.saturating_sub(reservation.size()).min(free)
+        } else {
+            free
+        };
+        if additional > available {
+            drop(s);
+            return Err(DataFusionError::ResourcesExhausted(format!(
+                "Failed to allocate additional {} for {} with {} already allocated for this reservation - {} remain available for it in the total memory pool: {}",
+                human_readable_size(additional),
+                reservation.consumer().name(),
+                human_readable_size(reservation.size()),
+                human_readable_size(available),
+                self
+            )));
+        }
+        if reservation.consumer().can_spill() {
+            s.spillable += additional;
+        } else {
+            s.unspillable += additional;
+        }
+        Ok(())
+    }
+
+    fn reserved(&self) -> usize {
+        let s = self.state();
+        s.spillable + s.unspillable
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::Finite(self.size)
     }
 }
 
@@ -94,7 +244,7 @@ pub fn new_context(threads: usize, codes: &Codes, memory: &Memory) -> Result<Ses
         .with_target_partitions(threads.max(1))
         .with_information_schema(true);
     let pool = TrackConsumersPool::new(
-        GreedyMemoryPool::new(usize::try_from(memory.limit).unwrap_or(usize::MAX)),
+        SpillCappedPool::new(usize::try_from(memory.limit).unwrap_or(usize::MAX)),
         NonZeroUsize::MIN.saturating_add(4),
     );
     let mode = match &memory.spill_dir {
@@ -111,6 +261,26 @@ pub fn new_context(threads: usize, codes: &Codes, memory: &Memory) -> Result<Ses
         register_batches(&ctx, name, batch.schema(), vec![batch], 1)?;
     }
     Ok(ctx)
+}
+
+/// Runs a query to the end. With `SKOLEGANG_EXPLAIN` set in the environment (a
+/// profiling aid, docs/performance.md), prints its physical plan with each operator's
+/// metrics (rows, time, memory) to standard error, headed by `name`.
+pub async fn collect(
+    df: DataFrame,
+    name: &str,
+) -> std::result::Result<Vec<RecordBatch>, DataFusionError> {
+    if std::env::var_os("SKOLEGANG_EXPLAIN").is_none() {
+        return df.collect().await;
+    }
+    let task = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await?;
+    let batches = datafusion::physical_plan::collect(Arc::clone(&plan), task).await?;
+    eprintln!(
+        "=== {name}\n{}",
+        DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true)
+    );
+    Ok(batches)
 }
 
 /// Registers in-memory batches as table `name`, spread round-robin over `partitions`
@@ -150,6 +320,36 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("lots").is_err());
         assert!(parse_size("-1G").is_err());
+    }
+
+    #[test]
+    fn spilling_operators_share_half_the_pool_and_joins_keep_the_rest() {
+        let pool: Arc<dyn MemoryPool> = Arc::new(SpillCappedPool::new(1000));
+        let consumer = |name: &str, spills: bool| {
+            MemoryConsumer::new(name)
+                .with_can_spill(spills)
+                .register(&pool)
+        };
+        let sort = consumer("sort", true);
+        let aggregate = consumer("aggregate", true);
+        // Two spilling operators: each may hold half of the spillable 500 bytes.
+        assert!(sort.try_grow(250).is_ok());
+        assert!(sort.try_grow(1).is_err(), "past its share, a sort spills");
+        assert!(aggregate.try_grow(200).is_ok());
+        // A join may take all that the spilling operators do not hold: 1000 - 450.
+        let join = consumer("join", false);
+        assert!(join.try_grow(550).is_ok());
+        assert!(join.try_grow(1).is_err());
+        assert_eq!(pool.reserved(), 1000);
+        // The spillable region shrinks to what the join leaves (450), shared by two:
+        // the aggregate (200) may not grow to 226.
+        assert!(aggregate.try_grow(26).is_err());
+        join.shrink(550);
+        // With one spilling operator left, it may hold the whole region of 500.
+        drop(sort);
+        assert!(aggregate.try_grow(300).is_ok());
+        assert!(aggregate.try_grow(1).is_err());
+        assert_eq!(pool.reserved(), 500);
     }
 
     #[test]

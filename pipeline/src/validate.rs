@@ -1,15 +1,15 @@
-//! Validation: runs `queries/validate/<extract>.sql` over an ingested extract, splits
-//! the rows into accepted and rejected, and accounts for every row.
+//! Validation: runs `queries/validate/<extract>.sql` over an ingested extract, keeps
+//! the rejected rows, registers the accepted ones, and accounts for every row.
 //!
 //! Invariant (checked here, an internal error if broken): for every extract,
 //! rows read = rows accepted + rows rejected.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray};
-use datafusion::arrow::compute::{concat_batches, filter_record_batch, is_not_null, is_null};
+use datafusion::arrow::array::{AsArray, RecordBatch, StringArray};
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
@@ -18,8 +18,8 @@ use tracing::info;
 
 use crate::contract::{Extract, REASON, ROW_ORDINAL};
 use crate::error::{Error, Result};
-use crate::ingest::Ingested;
-use crate::session::register_batches;
+use crate::ingest::{Ingested, ingested_schema};
+use crate::scan::ExtractTable;
 
 /// The validation query of an extract (queries/validate/).
 pub fn query(extract: Extract) -> &'static str {
@@ -73,7 +73,8 @@ pub struct Validated {
 }
 
 /// Validates one extract. The accepted rows are registered in `ctx` as the table named
-/// after the extract (contract columns only); persons must be validated first.
+/// after the extract (contract columns only, decoded on each scan); persons must be
+/// validated first.
 pub async fn validate(
     ctx: &SessionContext,
     ingested: Ingested,
@@ -84,33 +85,19 @@ pub async fn validate(
     let name = extract.name();
     let raw = format!("raw_{name}");
     let rows_read = ingested.rows_read;
-    // The ingested batches: the contract columns and `_row`, in input order. The
-    // table registered for the query shares their buffers.
-    let raw_batches = ingested.batches.clone();
-    let mut rejected_fields: Vec<Field> = ingested
-        .schema
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    rejected_fields.push(Field::new(REASON, DataType::Utf8, true));
-    let rejected_schema = Arc::new(Schema::new(rejected_fields));
-    register_batches(
+    register_table(
         ctx,
         &raw,
-        Arc::clone(&ingested.schema),
-        ingested.batches,
-        partitions,
+        ExtractTable::raw(extract, Arc::clone(&ingested.data), partitions),
     )?;
 
     let sql_error = |e: datafusion::error::DataFusionError| {
         Error::query(format!("queries/validate/{name}.sql"), e)
     };
-    // Only the rejected rows' positions and reasons leave the query; the rows themselves
-    // are split out of the ingested batches, so an accepted batch is kept as read (no
-    // copy) and the query never materialises the extract a second time.
+    // Only the rejected rows' ordinals and reasons leave the query, in input order; the
+    // accepted rows stay in the files' bytes and are decoded again by each later scan.
     let rejects_query = format!(
-        "SELECT {ROW_ORDINAL}, {REASON} FROM (\n{}\n) validated WHERE {REASON} IS NOT NULL",
+        "SELECT {ROW_ORDINAL}, {REASON} FROM (\n{}\n) validated WHERE {REASON} IS NOT NULL ORDER BY {ROW_ORDINAL}",
         query(extract)
     );
     let df = ctx.sql(&rejects_query).await.map_err(sql_error)?;
@@ -123,87 +110,60 @@ pub async fn validate(
     } else {
         df
     };
-    let reasons: HashMap<i64, String> = {
-        let mut reasons = HashMap::new();
-        for batch in df.collect().await.map_err(sql_error)? {
-            let rows = batch.column(0).as_primitive::<Int64Type>();
-            let why = batch.column(1).as_string::<i32>();
-            for (row, reason) in rows.values().iter().zip(why.iter()) {
-                let reason = reason.ok_or_else(|| {
-                    Error::Internal(format!("{name}: a rejected row without a reason"))
-                })?;
-                reasons.insert(*row, reason.to_string());
-            }
-        }
-        reasons
-    };
+    let mut ordinals: Vec<i64> = Vec::new();
+    let mut reasons: Vec<Option<String>> = Vec::new();
+    for batch in crate::session::collect(df, name).await.map_err(sql_error)? {
+        ordinals.extend(batch.column(0).as_primitive::<Int64Type>().values());
+        reasons.extend(
+            batch
+                .column(1)
+                .as_string::<i32>()
+                .iter()
+                .map(|r| r.map(str::to_string)),
+        );
+    }
     ctx.deregister_table(&raw)
         .map_err(|e| Error::internal(&raw, e))?;
-
-    let contract_idx: Vec<usize> = extract
-        .columns()
-        .iter()
-        .map(|c| ingested.schema.index_of(c.name))
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::internal(name, e))?;
-    let order_idx = ingested
-        .schema
-        .index_of(ROW_ORDINAL)
-        .map_err(|e| Error::internal(name, e))?;
-    let mut counts = Counts {
-        rows_read,
-        ..Counts::default()
-    };
-    for reason in reasons.values() {
-        *counts.rejected_by_reason.entry(reason.clone()).or_default() += 1;
-    }
-    let mut accepted = Vec::new();
-    let mut rejected = Vec::new();
-    for batch in raw_batches {
-        let rows = batch.column(order_idx).as_primitive::<Int64Type>();
-        let why: StringArray = rows.values().iter().map(|r| reasons.get(r)).collect();
-        let n_bad = why.len() - why.null_count();
-        let good = if n_bad == 0 {
-            batch.clone()
-        } else {
-            let ok = is_null(&why).map_err(|e| Error::internal(name, e))?;
-            let bad = is_not_null(&why).map_err(|e| Error::internal(name, e))?;
-            let mut columns = batch.columns().to_vec();
-            columns.push(Arc::new(why));
-            let with_reason = RecordBatch::try_new(Arc::clone(&rejected_schema), columns)
-                .map_err(|e| Error::internal(name, e))?;
-            rejected.push(
-                filter_record_batch(&with_reason, &bad).map_err(|e| Error::internal(name, e))?,
-            );
-            filter_record_batch(&batch, &ok).map_err(|e| Error::internal(name, e))?
-        };
-        counts.rows_accepted += good.num_rows() as u64;
-        counts.rows_rejected += n_bad as u64;
-        if good.num_rows() > 0 {
-            accepted.push(
-                good.project(&contract_idx)
-                    .map_err(|e| Error::internal(name, e))?,
-            );
-        }
-    }
-    if counts.rows_read != counts.rows_accepted + counts.rows_rejected
-        || counts.rows_rejected != reasons.len() as u64
-    {
+    // Every rejected row once, and a row of this extract: else the query lost or
+    // repeated rows, and rows read = accepted + rejected would not hold.
+    let distinct = ordinals.windows(2).all(|w| w[0] < w[1]);
+    let inside = ordinals.iter().all(|o| {
+        ingested
+            .files
+            .first()
+            .is_some_and(|f| *o >= f.first_row && *o < f.first_row + rows_read as i64)
+    });
+    if !distinct || !inside {
         return Err(Error::Internal(format!(
-            "{name}: row accounting broken: read {} != accepted {} + rejected {} ({} reasons)",
-            counts.rows_read,
-            counts.rows_accepted,
-            counts.rows_rejected,
-            reasons.len()
+            "{name}: row accounting broken: {} rejected rows of {rows_read} read, ordinals distinct {distinct}, inside the extract {inside}",
+            ordinals.len()
         )));
     }
+    let rejected = rejected_rows(ctx, &ingested, &ordinals, reasons, partitions).await?;
 
-    // In input order (the batches are), as the quarantine lists them.
-    let rejected =
-        concat_batches(&rejected_schema, &rejected).map_err(|e| Error::internal(name, e))?;
+    let mut counts = Counts {
+        rows_read,
+        rows_rejected: rejected.num_rows() as u64,
+        ..Counts::default()
+    };
+    let reasons = rejected
+        .column(extract.columns().len() + 1)
+        .as_string::<i32>();
+    for reason in reasons.iter() {
+        let reason = reason
+            .ok_or_else(|| Error::Internal(format!("{name}: a rejected row without a reason")))?;
+        *counts
+            .rejected_by_reason
+            .entry(reason.to_string())
+            .or_default() += 1;
+    }
+    counts.rows_accepted = rows_read - counts.rows_rejected;
 
-    let schema = extract.schema();
-    register_batches(ctx, name, schema, accepted, partitions)?;
+    register_table(
+        ctx,
+        name,
+        ExtractTable::accepted(extract, ingested.data, ordinals, partitions),
+    )?;
     info!(
         extract = name,
         rows_read = counts.rows_read,
@@ -216,4 +176,72 @@ pub async fn validate(
         rejected,
         counts,
     })
+}
+
+/// The rejected rows in full (contract columns, `_row`, `reason`), in input order,
+/// read back from the files: `ordinals` sorted, with their `reasons`.
+async fn rejected_rows(
+    ctx: &SessionContext,
+    ingested: &Ingested,
+    ordinals: &[i64],
+    reasons: Vec<Option<String>>,
+    partitions: usize,
+) -> Result<RecordBatch> {
+    let extract = ingested.extract;
+    let name = extract.name();
+    let mut fields: Vec<Field> = ingested_schema(extract)
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(REASON, DataType::Utf8, true));
+    let schema = Arc::new(Schema::new(fields));
+    if ordinals.is_empty() {
+        return Ok(RecordBatch::new_empty(schema));
+    }
+    let table = format!("rejected_{name}");
+    register_table(
+        ctx,
+        &table,
+        ExtractTable::only(
+            extract,
+            Arc::clone(&ingested.data),
+            ordinals.to_vec(),
+            partitions,
+        ),
+    )?;
+    let batches = ctx
+        .sql(&format!("SELECT * FROM {table} ORDER BY {ROW_ORDINAL}"))
+        .await
+        .map_err(|e| Error::query(&table, e))?
+        .collect()
+        .await
+        .map_err(|e| Error::query(&table, e))?;
+    ctx.deregister_table(&table)
+        .map_err(|e| Error::internal(&table, e))?;
+    let rows = concat_batches(&ingested_schema(extract), &batches)
+        .map_err(|e| Error::internal(name, e))?;
+    let read_back = rows
+        .column(extract.columns().len())
+        .as_primitive::<Int64Type>()
+        .values();
+    if read_back.as_ref() != ordinals {
+        return Err(Error::Internal(format!(
+            "{name}: {} rejected rows, {} read back",
+            ordinals.len(),
+            read_back.len()
+        )));
+    }
+    let mut columns = rows.columns().to_vec();
+    columns.push(Arc::new(StringArray::from(reasons)));
+    RecordBatch::try_new(schema, columns).map_err(|e| Error::internal(name, e))
+}
+
+/// Registers `table` as `name`, replacing an existing table of that name.
+fn register_table(ctx: &SessionContext, name: &str, table: ExtractTable) -> Result<()> {
+    ctx.deregister_table(name)
+        .map_err(|e| Error::internal(name, e))?;
+    ctx.register_table(name, Arc::new(table))
+        .map_err(|e| Error::internal(name, e))?;
+    Ok(())
 }

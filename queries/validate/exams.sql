@@ -2,42 +2,54 @@
 --
 -- Input:  raw_exams (contract columns + _row), persons (accepted persons),
 --         code_exceptions (codes/exam_exception_codes.csv).
--- Output: every input row with `reason` (NULL = accepted; otherwise the first rule
---         broken, in the order of the CASE below).
+-- Output: every input row's `_row` with its `reason` (NULL = accepted; otherwise the
+--         first rule broken, in the order of the CASEs below: the row's own rules,
+--         then the rules across rows and extracts).
 -- Exam codes outside codes/exam_codes.csv are accepted (the indicators ignore them).
 -- Keys carried by more than one row (all rows counted, whatever else they break),
 -- found by one hash aggregation and joined back.
-WITH dup AS (
+WITH own AS (
+  SELECT x.person_id, x.school_year, x.grade_level, x.exam_code, x._row,
+    CASE
+      WHEN x.person_id IS NULL OR x.school_year IS NULL OR x.grade_level IS NULL
+        OR x.exam_code IS NULL
+        THEN 'missing_value'
+      WHEN length(x.person_id) = 0 OR length(x.person_id) > 64
+        THEN 'invalid_person_id'
+      WHEN x.grade_level NOT IN (9, 10)
+        THEN 'invalid_grade_level'
+      WHEN x.grade NOT IN (-3, 0, 2, 4, 7, 10, 12)
+        THEN 'grade_not_on_scale'
+      WHEN x.exception_code IS NOT NULL AND c.exception_code IS NULL
+        THEN 'unknown_exception_code'
+      -- Exactly one of grade and exception_code is set.
+      WHEN x.grade IS NOT NULL AND x.exception_code IS NOT NULL
+        THEN 'grade_and_exception_both_set'
+      WHEN x.grade IS NULL AND x.exception_code IS NULL
+        THEN 'grade_and_exception_both_missing'
+    END AS reason
+  FROM raw_exams x
+  LEFT JOIN code_exceptions c ON x.exception_code = c.exception_code
+),
+dup AS (
   SELECT person_id, school_year, grade_level, exam_code, count(*) AS n
   FROM raw_exams
   GROUP BY person_id, school_year, grade_level, exam_code
   HAVING count(*) > 1
 )
 SELECT
-  x.person_id, x.school_year, x.grade_level, x.exam_code, x.grade, x.exception_code, x._row,
+  o._row,
   CASE
-    WHEN x.person_id IS NULL OR x.school_year IS NULL OR x.grade_level IS NULL
-      OR x.exam_code IS NULL
-      THEN 'missing_value'
-    WHEN length(x.person_id) = 0 OR length(x.person_id) > 64
-      THEN 'invalid_person_id'
-    WHEN x.grade_level NOT IN (9, 10)
-      THEN 'invalid_grade_level'
-    WHEN x.grade NOT IN (-3, 0, 2, 4, 7, 10, 12)
-      THEN 'grade_not_on_scale'
-    WHEN x.exception_code IS NOT NULL AND c.exception_code IS NULL
-      THEN 'unknown_exception_code'
-    -- Exactly one of grade and exception_code is set.
-    WHEN x.grade IS NOT NULL AND x.exception_code IS NOT NULL
-      THEN 'grade_and_exception_both_set'
-    WHEN x.grade IS NULL AND x.exception_code IS NULL
-      THEN 'grade_and_exception_both_missing'
+    WHEN o.reason IS NOT NULL
+      THEN o.reason
     WHEN dup.n IS NOT NULL
       THEN 'duplicate_key'
     WHEN a.person_id IS NULL
       THEN 'orphan_person'
   END AS reason
-FROM raw_exams x
-LEFT JOIN dup ON dup.person_id = x.person_id AND dup.school_year = x.school_year AND dup.grade_level = x.grade_level AND dup.exam_code = x.exam_code
-LEFT JOIN code_exceptions c ON x.exception_code = c.exception_code
-LEFT JOIN persons a ON x.person_id = a.person_id
+-- (dup first: DataFusion builds a join's hash table from its left side when it
+-- cannot tell the sizes apart, and dup is the small side.)
+FROM dup
+RIGHT JOIN own o ON dup.person_id = o.person_id AND dup.school_year = o.school_year
+                 AND dup.grade_level = o.grade_level AND dup.exam_code = o.exam_code
+LEFT JOIN persons a ON o.person_id = a.person_id

@@ -2,49 +2,59 @@
 --
 -- Input:  raw_measures (contract columns + _row), persons (accepted persons),
 --         code_placements (codes/placement_codes.csv), code_municipalities.
--- Output: every input row with `reason` (NULL = accepted; otherwise the first rule
---         broken, in the order of the CASE below).
+-- Output: every input row's `_row` with its `reason` (NULL = accepted; otherwise the
+--         first rule broken, in the order of the CASEs below: the row's own rules,
+--         then the rules across rows and extracts).
 -- Parameter: $extract_date.
 -- legal_basis is free text: kept, not interpreted, and may be NULL.
 -- Keys carried by more than one row (all rows counted, whatever else they break),
 -- found by one hash aggregation and joined back.
-WITH dup AS (
+WITH own AS (
+  SELECT s.person_id, s.measure_id, s._row,
+    CASE
+      WHEN s.person_id IS NULL OR s.measure_id IS NULL OR s.kind IS NULL
+        OR s.start_date IS NULL OR s.acting_municipality IS NULL
+        THEN 'missing_value'
+      WHEN length(s.person_id) = 0 OR length(s.person_id) > 64
+        THEN 'invalid_person_id'
+      WHEN s.kind NOT IN ('anbringelse', 'forebyggende')
+        THEN 'unknown_kind'
+      WHEN s.kind = 'anbringelse' AND s.placement_code IS NULL
+        THEN 'placement_code_missing'
+      WHEN s.kind = 'forebyggende' AND s.placement_code IS NOT NULL
+        THEN 'placement_code_not_allowed'
+      WHEN s.placement_code IS NOT NULL AND pc.placement_code IS NULL
+        THEN 'unknown_placement_code'
+      WHEN m.municipality_code IS NULL
+        THEN 'unknown_municipality'
+      WHEN s.end_date < s.start_date
+        THEN 'end_before_start'
+      WHEN s.start_date > $extract_date OR s.end_date > $extract_date
+        THEN 'future_date'
+    END AS reason
+  FROM raw_measures s
+  LEFT JOIN code_placements pc ON s.placement_code = pc.placement_code
+  LEFT JOIN code_municipalities m ON s.acting_municipality = m.municipality_code
+),
+dup AS (
   SELECT measure_id, count(*) AS n
   FROM raw_measures
   GROUP BY measure_id
   HAVING count(*) > 1
 )
 SELECT
-  s.person_id, s.measure_id, s.kind, s.legal_basis, s.placement_code, s.start_date,
-  s.end_date, s.acting_municipality, s._row,
+  o._row,
   CASE
-    WHEN s.person_id IS NULL OR s.measure_id IS NULL OR s.kind IS NULL
-      OR s.start_date IS NULL OR s.acting_municipality IS NULL
-      THEN 'missing_value'
-    WHEN length(s.person_id) = 0 OR length(s.person_id) > 64
-      THEN 'invalid_person_id'
-    WHEN s.kind NOT IN ('anbringelse', 'forebyggende')
-      THEN 'unknown_kind'
-    WHEN s.kind = 'anbringelse' AND s.placement_code IS NULL
-      THEN 'placement_code_missing'
-    WHEN s.kind = 'forebyggende' AND s.placement_code IS NOT NULL
-      THEN 'placement_code_not_allowed'
-    WHEN s.placement_code IS NOT NULL AND pc.placement_code IS NULL
-      THEN 'unknown_placement_code'
-    WHEN m.municipality_code IS NULL
-      THEN 'unknown_municipality'
-    WHEN s.end_date < s.start_date
-      THEN 'end_before_start'
-    WHEN s.start_date > $extract_date OR s.end_date > $extract_date
-      THEN 'future_date'
+    WHEN o.reason IS NOT NULL
+      THEN o.reason
     -- measure_id is unique: every row carrying a duplicated id is rejected.
     WHEN dup.n IS NOT NULL
       THEN 'duplicate_key'
     WHEN a.person_id IS NULL
       THEN 'orphan_person'
   END AS reason
-FROM raw_measures s
-LEFT JOIN dup ON dup.measure_id = s.measure_id
-LEFT JOIN code_placements pc ON s.placement_code = pc.placement_code
-LEFT JOIN code_municipalities m ON s.acting_municipality = m.municipality_code
-LEFT JOIN persons a ON s.person_id = a.person_id
+-- (dup first: DataFusion builds a join's hash table from its left side when it
+-- cannot tell the sizes apart, and dup is the small side.)
+FROM dup
+RIGHT JOIN own o ON dup.measure_id = o.measure_id
+LEFT JOIN persons a ON o.person_id = a.person_id

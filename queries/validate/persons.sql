@@ -1,31 +1,43 @@
 -- Validation of the `persons` extract (data-contract.md, "Input: persons").
 --
 -- Input:  raw_persons — the contract columns plus _row (the run-wide row ordinal).
--- Output: every input row with `reason`: NULL when the row is accepted, otherwise the
---         first rule it breaks, in the order of the CASE below (docs/validation.md).
+-- Output: every input row's `_row` with its `reason`: NULL when the row is accepted,
+--         otherwise the first rule it breaks, in the order of the CASEs below
+--         (docs/validation.md): first the row's own rules (`own`), then the rules
+--         across rows.
 -- Parameter: $extract_date (methodology.md, "Extract date").
 -- Keys carried by more than one row (all rows counted, whatever else they break),
 -- found by one hash aggregation and joined back.
-WITH dup AS (
+WITH own AS (
+  SELECT p.person_id, p._row,
+    CASE
+      WHEN p.person_id IS NULL OR p.birth_date IS NULL OR p.sex IS NULL
+        THEN 'missing_value'
+      WHEN length(p.person_id) = 0 OR length(p.person_id) > 64
+        THEN 'invalid_person_id'
+      WHEN p.sex NOT IN ('M', 'K')
+        THEN 'invalid_sex'
+      WHEN p.birth_date > $extract_date
+        THEN 'future_date'
+    END AS reason
+  FROM raw_persons p
+),
+dup AS (
   SELECT person_id, count(*) AS n
   FROM raw_persons
   GROUP BY person_id
   HAVING count(*) > 1
 )
 SELECT
-  p.person_id, p.birth_date, p.sex, p._row,
+  o._row,
   CASE
-    WHEN p.person_id IS NULL OR p.birth_date IS NULL OR p.sex IS NULL
-      THEN 'missing_value'
-    WHEN length(p.person_id) = 0 OR length(p.person_id) > 64
-      THEN 'invalid_person_id'
-    WHEN p.sex NOT IN ('M', 'K')
-      THEN 'invalid_sex'
-    WHEN p.birth_date > $extract_date
-      THEN 'future_date'
+    WHEN o.reason IS NOT NULL
+      THEN o.reason
     -- person_id is unique: every row carrying a duplicated id is rejected.
     WHEN dup.n IS NOT NULL
       THEN 'duplicate_key'
   END AS reason
-FROM raw_persons p
-LEFT JOIN dup ON dup.person_id = p.person_id
+-- (dup first: DataFusion builds a join's hash table from its left side when it
+-- cannot tell the sizes apart, and dup is the small side.)
+FROM dup
+RIGHT JOIN own o ON dup.person_id = o.person_id

@@ -2,8 +2,9 @@
 --
 -- Input:  raw_residence (contract columns + _row), persons (the accepted persons),
 --         code_municipalities (codes/municipalities.csv).
--- Output: every input row with `reason` (NULL = accepted; otherwise the first rule
---         broken, in the order of the CASE below).
+-- Output: every input row's `_row` with its `reason` (NULL = accepted; otherwise the
+--         first rule broken, in the order of the CASEs below: the row's own rules,
+--         then the rules across rows and extracts).
 -- Parameter: $extract_date.
 --
 -- Overlap: two periods of the same person overlap when each starts on or before the
@@ -12,7 +13,24 @@
 -- and valid_from set, valid_to NULL or >= valid_from) take part in the overlap check.
 -- (A self-join on person_id: people have a handful of periods each, so the pairs are
 -- few, and a hash join beats a sort for window functions by far.)
-WITH periods AS (
+WITH own AS (
+  SELECT n.person_id, n._row,
+    CASE
+      WHEN n.person_id IS NULL OR n.municipality_code IS NULL OR n.valid_from IS NULL
+        THEN 'missing_value'
+      WHEN length(n.person_id) = 0 OR length(n.person_id) > 64
+        THEN 'invalid_person_id'
+      WHEN m.municipality_code IS NULL
+        THEN 'unknown_municipality'
+      WHEN n.valid_to < n.valid_from
+        THEN 'end_before_start'
+      WHEN n.valid_from > $extract_date OR n.valid_to > $extract_date
+        THEN 'future_date'
+    END AS reason
+  FROM raw_residence n
+  LEFT JOIN code_municipalities m ON n.municipality_code = m.municipality_code
+),
+periods AS (
   SELECT person_id, valid_from, coalesce(valid_to, DATE '9999-12-31') AS valid_until, _row
   FROM raw_residence
   WHERE person_id IS NOT NULL AND valid_from IS NOT NULL
@@ -25,24 +43,17 @@ overlapping AS (
   WHERE a.valid_from <= b.valid_until AND b.valid_from <= a.valid_until
 )
 SELECT
-  n.person_id, n.municipality_code, n.valid_from, n.valid_to, n._row,
+  w._row,
   CASE
-    WHEN n.person_id IS NULL OR n.municipality_code IS NULL OR n.valid_from IS NULL
-      THEN 'missing_value'
-    WHEN length(n.person_id) = 0 OR length(n.person_id) > 64
-      THEN 'invalid_person_id'
-    WHEN m.municipality_code IS NULL
-      THEN 'unknown_municipality'
-    WHEN n.valid_to < n.valid_from
-      THEN 'end_before_start'
-    WHEN n.valid_from > $extract_date OR n.valid_to > $extract_date
-      THEN 'future_date'
+    WHEN w.reason IS NOT NULL
+      THEN w.reason
     WHEN o._row IS NOT NULL
       THEN 'overlapping_period'
     WHEN a.person_id IS NULL
       THEN 'orphan_person'
   END AS reason
-FROM raw_residence n
-LEFT JOIN overlapping o ON o._row = n._row
-LEFT JOIN code_municipalities m ON n.municipality_code = m.municipality_code
-LEFT JOIN persons a ON n.person_id = a.person_id
+-- (overlapping first: DataFusion builds a join's hash table from its left side when it
+-- cannot tell the sizes apart, and overlapping is the small side.)
+FROM overlapping o
+RIGHT JOIN own w ON o._row = w._row
+LEFT JOIN persons a ON w.person_id = a.person_id

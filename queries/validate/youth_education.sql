@@ -3,31 +3,40 @@
 --
 -- Input:  raw_youth_education (contract columns + _row), persons (accepted persons),
 --         code_programmes (codes/youth_education_programmes.csv).
--- Output: every input row with `reason` (NULL = accepted; otherwise the first rule
---         broken, in the order of the CASE below).
+-- Output: every input row's `_row` with its `reason` (NULL = accepted; otherwise the
+--         first rule broken, in the order of the CASEs below: the row's own rules,
+--         then the orphan check).
 -- Parameter: $extract_date.
+WITH own AS (
+  SELECT y.person_id, y._row,
+    CASE
+      WHEN y.person_id IS NULL OR y.programme IS NULL OR y.start_date IS NULL
+        OR y.outcome IS NULL
+        THEN 'missing_value'
+      WHEN length(y.person_id) = 0 OR length(y.person_id) > 64
+        THEN 'invalid_person_id'
+      WHEN p.programme IS NULL
+        THEN 'unknown_programme'
+      WHEN y.outcome NOT IN ('igang', 'fuldfoert', 'afbrudt')
+        THEN 'unknown_outcome'
+      WHEN y.end_date < y.start_date
+        THEN 'end_before_start'
+      -- `igang` exactly when end_date is NULL; otherwise fuldfoert or afbrudt.
+      WHEN (y.outcome = 'igang') <> (y.end_date IS NULL)
+        THEN 'outcome_end_date_mismatch'
+      WHEN y.start_date > $extract_date OR y.end_date > $extract_date
+        THEN 'future_date'
+    END AS reason
+  FROM raw_youth_education y
+  LEFT JOIN code_programmes p ON y.programme = p.programme
+)
 SELECT
-  y.person_id, y.programme, y.start_date, y.end_date, y.outcome, y._row,
+  o._row,
   CASE
-    WHEN y.person_id IS NULL OR y.programme IS NULL OR y.start_date IS NULL
-      OR y.outcome IS NULL
-      THEN 'missing_value'
-    WHEN length(y.person_id) = 0 OR length(y.person_id) > 64
-      THEN 'invalid_person_id'
-    WHEN p.programme IS NULL
-      THEN 'unknown_programme'
-    WHEN y.outcome NOT IN ('igang', 'fuldfoert', 'afbrudt')
-      THEN 'unknown_outcome'
-    WHEN y.end_date < y.start_date
-      THEN 'end_before_start'
-    -- `igang` exactly when end_date is NULL; otherwise fuldfoert or afbrudt.
-    WHEN (y.outcome = 'igang') <> (y.end_date IS NULL)
-      THEN 'outcome_end_date_mismatch'
-    WHEN y.start_date > $extract_date OR y.end_date > $extract_date
-      THEN 'future_date'
+    WHEN o.reason IS NOT NULL
+      THEN o.reason
     WHEN a.person_id IS NULL
       THEN 'orphan_person'
   END AS reason
-FROM raw_youth_education y
-LEFT JOIN code_programmes p ON y.programme = p.programme
-LEFT JOIN persons a ON y.person_id = a.person_id
+FROM own o
+LEFT JOIN persons a ON o.person_id = a.person_id
