@@ -35,7 +35,7 @@ pub const INDICATORS: [&str; 10] = [
 ];
 
 /// The derivations, in order; each result is registered under its name for the next.
-pub const DERIVATIONS: [(&str, &str); 5] = [
+pub const DERIVATIONS: [(&str, &str); 6] = [
     (
         "fp9_pupils",
         include_str!("../../queries/derive/fp9_pupils.sql"),
@@ -47,6 +47,10 @@ pub const DERIVATIONS: [(&str, &str); 5] = [
     (
         "deciding_measure",
         include_str!("../../queries/derive/deciding_measure.sql"),
+    ),
+    (
+        "fp9_context",
+        include_str!("../../queries/derive/fp9_context.sql"),
     ),
     (
         "cohort_fp9",
@@ -63,7 +67,7 @@ pub const DERIVATIONS: [(&str, &str); 5] = [
 pub const LAST_READ_BY: [(&str, &[&str]); 4] = [
     ("fp9_pupils", &["enrolment"]),
     ("deciding_measure", &["measures"]),
-    ("cohort_fp9", &["residence"]),
+    ("fp9_context", &["residence"]),
     ("cohort_age", &["persons", "exams", "youth_education"]),
 ];
 

@@ -3,28 +3,16 @@
 -- Implements methodology.md:
 --   "Extract date and which periods are computed" (transition_15m for Y needs
 --   1 October Y+2 <= the extract date),
---   "Which municipality a person counts for",
 --   "School-year indicators" (bound exams, averages, the flags).
--- The population and its windows come from fp9_pupils.sql, the groups from
--- deciding_measure.sql.
+-- The population comes from fp9_pupils.sql; its group, deciding measure and
+-- municipality from fp9_context.sql.
 --
--- Tables: fp9_pupils, deciding_measure; exams, residence, youth_education (accepted
---   rows); params(extract_date); bound_exams(school_year, exam_code, subject, weight)
---   from the configuration; code_municipalities, code_placements, code_programmes.
+-- Tables: fp9_context; exams, youth_education (accepted rows); params(extract_date);
+--   bound_exams(school_year, exam_code, subject, weight) from the configuration;
+--   code_municipalities, code_placements, code_programmes.
 WITH
 pupils AS (
-  SELECT * FROM fp9_pupils
-),
-deciding AS (
-  SELECT * FROM deciding_measure WHERE population = 'fp9'
-),
--- Residence on the reference date, 5 September Y.
-residence_ref AS (
-  SELECT p.person_id, p.school_year, r.municipality_code
-  FROM pupils p
-  JOIN residence r ON r.person_id = p.person_id
-  WHERE r.valid_from <= make_date(p.school_year, 9, 5)
-    AND (r.valid_to IS NULL OR r.valid_to >= make_date(p.school_year, 9, 5))
+  SELECT * FROM fp9_context
 ),
 -- Bound exams sat (with a grade) at the 9th-grade leaving exam of school year Y.
 -- Exams of grade level 10, or of another school year, do not count.
@@ -76,18 +64,11 @@ flags AS (
   SELECT
     p.person_id,
     p.school_year,
-    coalesce(d."group", 'oevrige') AS "group",
-    d.measure_id AS deciding_measure_id,
-    d.placement_code,
-    -- udsat: the handlekommune of the deciding measure; oevrige: residence on
-    -- 5 September Y, else the school's municipality.
-    coalesce(d.acting_municipality, r.municipality_code, p.institution_municipality)
-      AS municipality_code,
-    CASE
-      WHEN d.person_id IS NOT NULL THEN 'handlekommune'
-      WHEN r.person_id IS NOT NULL THEN 'residence'
-      ELSE 'school'
-    END AS municipality_source,
+    p."group",
+    p.deciding_measure_id,
+    p.placement_code,
+    p.municipality_code,
+    p.municipality_source,
     p.school_type,
     p.class_type,
     coalesce(s.n_danish_sat, 0) AS n_danish_sat,
@@ -109,8 +90,6 @@ flags AS (
   FROM pupils p
   CROSS JOIN params
   JOIN required q ON q.school_year = p.school_year
-  LEFT JOIN deciding d ON d.person_id = p.person_id AND d.year = p.school_year
-  LEFT JOIN residence_ref r ON r.person_id = p.person_id AND r.school_year = p.school_year
   LEFT JOIN sat_summary s ON s.person_id = p.person_id AND s.school_year = p.school_year
   LEFT JOIN transition t ON t.person_id = p.person_id AND t.school_year = p.school_year
 )
