@@ -11,6 +11,7 @@ pub mod disclose;
 pub mod error;
 pub mod faults;
 pub mod fixtures;
+pub mod functions;
 pub mod indicators;
 pub mod ingest;
 pub mod lock;

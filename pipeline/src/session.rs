@@ -257,6 +257,7 @@ pub fn new_context(threads: usize, codes: &Codes, memory: &Memory) -> Result<Ses
         .build_arc()
         .map_err(|e| Error::Config(format!("memory or spill folder: {e}")))?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
+    crate::functions::register(&ctx);
     for (name, batch) in codes.tables()? {
         register_batches(&ctx, name, batch.schema(), vec![batch], 1)?;
     }

@@ -6,7 +6,7 @@
 --         first rule broken, in the order of the CASEs below: the row's own rules,
 --         then the rules across rows and extracts).
 -- Keys carried by more than one row (all rows counted, whatever else they break),
--- found by one hash aggregation and joined back.
+-- found by hash aggregation and joined back.
 WITH own AS (
   SELECT e.person_id, e.school_year, e._row,
     CASE
@@ -31,10 +31,21 @@ WITH own AS (
   FROM raw_enrolment e
   LEFT JOIN code_municipalities m ON e.institution_municipality = m.municipality_code
 ),
-dup AS (
-  SELECT person_id, school_year, count(*) AS n
+-- Duplicate keys in two steps, because grouping a hundred million keys themselves
+-- does not fit in memory at national scale: first an integer hash of each key (a
+-- hash that occurs once is a key that occurs once), then the exact keys of the rows
+-- whose hash occurs more than once.
+candidates AS (
+  SELECT key_hash(person_id, school_year) AS h
   FROM raw_enrolment
-  GROUP BY person_id, school_year
+  GROUP BY key_hash(person_id, school_year)
+  HAVING count(*) > 1
+),
+dup AS (
+  SELECT r.person_id, r.school_year, count(*) AS n
+  FROM candidates c
+  JOIN raw_enrolment r ON key_hash(r.person_id, r.school_year) = c.h
+  GROUP BY r.person_id, r.school_year
   HAVING count(*) > 1
 )
 SELECT

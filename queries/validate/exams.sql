@@ -7,7 +7,7 @@
 --         then the rules across rows and extracts).
 -- Exam codes outside codes/exam_codes.csv are accepted (the indicators ignore them).
 -- Keys carried by more than one row (all rows counted, whatever else they break),
--- found by one hash aggregation and joined back.
+-- found by hash aggregation and joined back.
 WITH own AS (
   SELECT x.person_id, x.school_year, x.grade_level, x.exam_code, x._row,
     CASE
@@ -31,10 +31,21 @@ WITH own AS (
   FROM raw_exams x
   LEFT JOIN code_exceptions c ON x.exception_code = c.exception_code
 ),
-dup AS (
-  SELECT person_id, school_year, grade_level, exam_code, count(*) AS n
+-- Duplicate keys in two steps, because grouping a hundred million keys themselves
+-- does not fit in memory at national scale: first an integer hash of each key (a
+-- hash that occurs once is a key that occurs once), then the exact keys of the rows
+-- whose hash occurs more than once.
+candidates AS (
+  SELECT key_hash(person_id, school_year, grade_level, exam_code) AS h
   FROM raw_exams
-  GROUP BY person_id, school_year, grade_level, exam_code
+  GROUP BY key_hash(person_id, school_year, grade_level, exam_code)
+  HAVING count(*) > 1
+),
+dup AS (
+  SELECT r.person_id, r.school_year, r.grade_level, r.exam_code, count(*) AS n
+  FROM candidates c
+  JOIN raw_exams r ON key_hash(r.person_id, r.school_year, r.grade_level, r.exam_code) = c.h
+  GROUP BY r.person_id, r.school_year, r.grade_level, r.exam_code
   HAVING count(*) > 1
 )
 SELECT

@@ -8,7 +8,7 @@
 -- Parameter: $extract_date.
 -- legal_basis is free text: kept, not interpreted, and may be NULL.
 -- Keys carried by more than one row (all rows counted, whatever else they break),
--- found by one hash aggregation and joined back.
+-- found by hash aggregation and joined back.
 WITH own AS (
   SELECT s.person_id, s.measure_id, s._row,
     CASE
@@ -36,10 +36,21 @@ WITH own AS (
   LEFT JOIN code_placements pc ON s.placement_code = pc.placement_code
   LEFT JOIN code_municipalities m ON s.acting_municipality = m.municipality_code
 ),
-dup AS (
-  SELECT measure_id, count(*) AS n
+-- Duplicate keys in two steps, because grouping a hundred million keys themselves
+-- does not fit in memory at national scale: first an integer hash of each key (a
+-- hash that occurs once is a key that occurs once), then the exact keys of the rows
+-- whose hash occurs more than once.
+candidates AS (
+  SELECT key_hash(measure_id) AS h
   FROM raw_measures
-  GROUP BY measure_id
+  GROUP BY key_hash(measure_id)
+  HAVING count(*) > 1
+),
+dup AS (
+  SELECT r.measure_id, count(*) AS n
+  FROM candidates c
+  JOIN raw_measures r ON key_hash(r.measure_id) = c.h
+  GROUP BY r.measure_id
   HAVING count(*) > 1
 )
 SELECT
