@@ -7,6 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use datafusion::arrow::array::AsArray;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use skolegang::error::ExitCode;
 use skolegang_tests::{cli, project_key, read_parquet, restricted_run, sample_person_ids, walk};
 
@@ -68,6 +70,37 @@ fn pseudonyms_are_stable_per_key_disjoint_across_keys_and_hide_every_register_id
     assert!(!ma.is_empty());
     assert!(ma.iter().all(|m| m.len() == 64));
     assert!(ids(&b, "deciding_measure_id").is_disjoint(&ma));
+    // The cohorts are written sorted by their key (year first; the pseudonyms hide the
+    // person_id that follows), so two runs write the same bytes.
+    for (t, keys) in [
+        ("cohort_fp9", &["school_year"][..]),
+        ("cohort_age", &["year", "age"]),
+    ] {
+        let file = |root: &Path| {
+            std::fs::read(
+                root.join("current/restricted")
+                    .join(t)
+                    .join("part-0.parquet"),
+            )
+            .expect("read")
+        };
+        assert!(file(&a1) == file(&a2), "{t} differs between two runs");
+        let rows = read_parquet(&a1.join("current/restricted").join(t));
+        let columns: Vec<Vec<i64>> = keys
+            .iter()
+            .map(|k| {
+                let c = rows.column_by_name(k).expect("key column");
+                let c = cast(c, &DataType::Int64).expect("integer key");
+                c.as_primitive::<Int64Type>().values().to_vec()
+            })
+            .collect();
+        let key = |i: usize| columns.iter().map(|c| c[i]).collect::<Vec<_>>();
+        assert!(rows.num_rows() > 1000);
+        assert!(
+            (1..rows.num_rows()).all(|i| key(i - 1) <= key(i)),
+            "{t} is not sorted by {keys:?}"
+        );
+    }
     // And no original person_id is written in the restricted files' bytes at all.
     for f in walk(&a1.join("current/restricted")) {
         let bytes = std::fs::read(&f).expect("read");

@@ -11,7 +11,10 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch,
     StringArray,
 };
-use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch};
+use datafusion::arrow::compute::{
+    SortColumn, SortOptions, cast, concat_batches, filter_record_batch, lexsort_to_indices,
+    take_record_batch,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::prelude::SessionContext;
 
@@ -61,6 +64,15 @@ pub const DERIVATIONS: [(&str, &str); 6] = [
         include_str!("../../queries/derive/cohort_age.sql"),
     ),
 ];
+/// The person-level cohorts (also an output, `restricted/<name>/`) and the columns
+/// they are sorted by there; the key of a row, so the order is total. The derivations
+/// leave them unordered: the aggregations do not need an order, and the sort is only
+/// paid for when `--restricted` writes them.
+pub const COHORTS: [(&str, &[&str]); 2] = [
+    ("cohort_fp9", &["school_year", "person_id"]),
+    ("cohort_age", &["year", "age", "person_id"]),
+];
+
 /// The accepted extracts each derivation is the last to read: dropped from the session
 /// right after it, so that memory goes down as the derivations go on. (A query that
 /// reads a dropped table fails loudly: "table not found".)
@@ -259,17 +271,54 @@ pub struct Rows {
     pub batches: Vec<RecordBatch>,
 }
 
+impl Rows {
+    /// All rows as one batch, sorted ascending by the columns `keys` (nulls last, as
+    /// SQL's `ORDER BY`).
+    pub fn sorted(&self, name: &str, keys: &[&str]) -> Result<RecordBatch> {
+        let all =
+            concat_batches(&self.schema, &self.batches).map_err(|e| Error::internal(name, e))?;
+        let columns = keys
+            .iter()
+            .map(|key| {
+                let values = all
+                    .column_by_name(key)
+                    .ok_or_else(|| Error::Internal(format!("{name} has no column {key}")))?;
+                Ok(SortColumn {
+                    values: Arc::clone(values),
+                    options: Some(SortOptions {
+                        descending: false,
+                        nulls_first: false,
+                    }),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let order = lexsort_to_indices(&columns, None).map_err(|e| Error::internal(name, e))?;
+        take_record_batch(&all, &order).map_err(|e| Error::internal(name, e))
+    }
+}
+
 /// The outputs of the indicator stage.
 #[derive(Debug)]
 pub struct Computed {
     /// The three-year kommune ranking.
     pub rankings: RecordBatch,
-    /// The person-level cohorts (for restricted/), as the query made them: the same
-    /// buffers the session's tables hold, not a copy.
-    pub cohort_fp9: Rows,
-    pub cohort_age: Rows,
+    /// The person-level cohorts in the order of [`COHORTS`], unordered, as the queries
+    /// made them: the same buffers the session's tables held, not a copy.
+    pub cohorts: Vec<Rows>,
     /// All cells, in the contract's types and order.
     pub cells: RecordBatch,
+}
+
+impl Computed {
+    /// The person-level cohorts as `restricted/` holds them: name and rows, sorted by
+    /// the cohort's key ([`COHORTS`]).
+    pub fn sorted_cohorts(&self) -> Result<Vec<(&'static str, RecordBatch)>> {
+        COHORTS
+            .iter()
+            .zip(&self.cohorts)
+            .map(|((name, keys), rows)| Ok((*name, rows.sorted(name, keys)?)))
+            .collect()
+    }
 }
 
 /// Derives the cohorts, registers them as `cohort_fp9` and `cohort_age`, and computes
@@ -286,7 +335,7 @@ pub async fn compute(
         let (schema, batches) = sql(ctx, &format!("queries/derive/{name}.sql"), query).await?;
         // The person-level cohorts are also an output (restricted/); the other
         // derivations are only inputs of the next query.
-        if name.starts_with("cohort_") {
+        if COHORTS.iter().any(|(cohort, _)| *cohort == name) {
             cohorts.insert(
                 name,
                 Rows {
@@ -328,8 +377,10 @@ pub async fn compute(
     };
     Ok(Computed {
         rankings,
-        cohort_fp9: take("cohort_fp9")?,
-        cohort_age: take("cohort_age")?,
+        cohorts: COHORTS
+            .iter()
+            .map(|(name, _)| take(name))
+            .collect::<Result<_>>()?,
         cells,
     })
 }
@@ -452,4 +503,66 @@ pub fn headline(cells: &RecordBatch) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int32Array;
+
+    #[test]
+    fn cohorts_are_sorted_by_their_key_across_batches() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("person_id", DataType::Utf8, false),
+            Field::new("year", DataType::Int32, false),
+            Field::new("age", DataType::Int32, false),
+        ]));
+        let batch = |ids: Vec<&str>, years: Vec<i32>, ages: Vec<i32>| {
+            RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(StringArray::from(ids)) as ArrayRef,
+                    Arc::new(Int32Array::from(years)),
+                    Arc::new(Int32Array::from(ages)),
+                ],
+            )
+        };
+        let rows = Rows {
+            schema: Arc::clone(&schema),
+            batches: vec![
+                batch(vec!["b", "a"], vec![2020, 2021], vec![18, 17]).expect("batch"),
+                batch(
+                    vec!["a", "c", "a"],
+                    vec![2020, 2020, 2020],
+                    vec![18, 17, 17],
+                )
+                .expect("batch"),
+            ],
+        };
+        // By (year, age, person_id): 2020/17: a, c; 2020/18: a, b; 2021/17: a.
+        let sorted = rows
+            .sorted("cohort_age", &["year", "age", "person_id"])
+            .expect("sorted");
+        let ids: Vec<_> = sorted
+            .column(0)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .collect();
+        let years: Vec<_> = sorted
+            .column(1)
+            .as_primitive::<datafusion::arrow::datatypes::Int32Type>()
+            .values()
+            .to_vec();
+        let ages: Vec<_> = sorted
+            .column(2)
+            .as_primitive::<datafusion::arrow::datatypes::Int32Type>()
+            .values()
+            .to_vec();
+        assert_eq!(ids, ["a", "c", "a", "b", "a"]);
+        assert_eq!(years, [2020, 2020, 2020, 2020, 2021]);
+        assert_eq!(ages, [17, 17, 18, 18, 17]);
+        let unknown = rows.sorted("cohort_age", &["school_year"]);
+        assert!(matches!(unknown, Err(Error::Internal(m)) if m.contains("school_year")));
+    }
 }

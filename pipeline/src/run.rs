@@ -444,18 +444,11 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                         .await?,
                     );
                     if let Some(key) = &settings.restricted {
-                        for (name, rows) in [
-                            ("cohort_fp9", &computed.cohort_fp9),
-                            ("cohort_age", &computed.cohort_age),
-                        ] {
-                            let batches = rows
-                                .batches
-                                .iter()
-                                .map(|b| key.pseudonymise(b))
-                                .collect::<Result<Vec<_>>>()?;
+                        for (name, rows) in computed.sorted_cohorts()? {
+                            let rows = key.pseudonymise(&rows)?;
                             let rel = format!("restricted/{name}/part-0.parquet");
                             written.push(
-                                dir.put_parquet(&rel, Arc::clone(&rows.schema), &batches)
+                                dir.put_parquet(&rel, rows.schema(), std::slice::from_ref(&rows))
                                     .await?,
                             );
                         }

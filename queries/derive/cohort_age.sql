@@ -10,6 +10,8 @@
 -- Tables: age_population, deciding_measure; exams, youth_education (accepted rows);
 --   bound_exams(school_year, exam_code, subject, weight); code_municipalities,
 --   code_placements, code_programmes.
+-- The rows come unordered (the aggregations do not need an order); restricted/ holds
+-- them sorted by (year, age, person_id), see indicators::COHORTS.
 WITH
 population AS (
   SELECT * FROM age_population
@@ -65,4 +67,3 @@ LEFT JOIN fp9_first s ON s.person_id = p.person_id
 JOIN code_municipalities m
   ON m.municipality_code = coalesce(d.acting_municipality, p.residence_municipality)
 LEFT JOIN code_placements pc ON pc.placement_code = d.placement_code
-ORDER BY p.year, p.age, p.person_id

@@ -10,6 +10,8 @@
 -- Tables: fp9_context; exams, youth_education (accepted rows); params(extract_date);
 --   bound_exams(school_year, exam_code, subject, weight) from the configuration;
 --   code_municipalities, code_placements, code_programmes.
+-- The rows come unordered (the aggregations do not need an order); restricted/ holds
+-- them sorted by (school_year, person_id), see indicators::COHORTS.
 WITH
 pupils AS (
   SELECT * FROM fp9_context
@@ -121,4 +123,3 @@ SELECT
 FROM flags f
 JOIN code_municipalities m ON m.municipality_code = f.municipality_code
 LEFT JOIN code_placements pc ON pc.placement_code = f.placement_code
-ORDER BY f.school_year, f.person_id
