@@ -38,6 +38,10 @@ SELECT
   c.birth_date,
   c.age,
   c.year,
+  -- An integer key of the row (one per person per age cohort), so that cohort_age.sql
+  -- groups and joins youth education by an integer instead of (person_id, age, year).
+  -- Which number a row gets is arbitrary; no output carries it.
+  row_number() OVER () AS pop_row,
   make_date(c.year, 10, 1) AS ref_date,
   r.municipality_code AS residence_municipality,
   -- Group window: from birth to the earlier of 1 October T and the day before the

@@ -21,7 +21,7 @@ deciding AS (
 ),
 -- Youth education on 1 October T: enrolled (active) or completed (fuldfoert by then).
 youth AS (
-  SELECT p.person_id, p.age, p.year,
+  SELECT p.pop_row,
     max(CASE WHEN y.outcome = 'fuldfoert' AND y.end_date <= p.ref_date THEN 1 ELSE 0 END)
       AS completed,
     max(CASE WHEN y.start_date <= p.ref_date
@@ -30,7 +30,7 @@ youth AS (
   FROM population p
   JOIN youth_education y ON y.person_id = p.person_id
   JOIN code_programmes c ON c.programme = y.programme AND c.counts_as_youth_education
-  GROUP BY p.person_id, p.age, p.year
+  GROUP BY p.pop_row
 ),
 -- The first school year in which a person sat a bound Danish or mathematics exam (any
 -- grade level). An exam of school year S counts as sat by 1 October S+1, so a person
@@ -62,7 +62,7 @@ SELECT
   s.person_id IS NULL OR make_date(s.first_year + 1, 10, 1) > p.ref_date AS no_fp9
 FROM population p
 LEFT JOIN deciding d ON d.person_id = p.person_id AND d.age = p.age AND d.year = p.year
-LEFT JOIN youth y ON y.person_id = p.person_id AND y.age = p.age AND y.year = p.year
+LEFT JOIN youth y ON y.pop_row = p.pop_row
 LEFT JOIN fp9_first s ON s.person_id = p.person_id
 JOIN code_municipalities m
   ON m.municipality_code = coalesce(d.acting_municipality, p.residence_municipality)

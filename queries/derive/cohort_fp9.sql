@@ -19,7 +19,7 @@ pupils AS (
 -- Bound exams sat (with a grade) at the 9th-grade leaving exam of school year Y.
 -- Exams of grade level 10, or of another school year, do not count.
 sat AS (
-  SELECT p.person_id, p.school_year, b.subject, b.weight, x.grade
+  SELECT p.pupil_row, b.subject, b.weight, x.grade
   FROM pupils p
   JOIN exams x ON x.person_id = p.person_id
              AND x.school_year = p.school_year
@@ -28,7 +28,7 @@ sat AS (
   WHERE x.grade IS NOT NULL
 ),
 sat_summary AS (
-  SELECT person_id, school_year,
+  SELECT pupil_row,
     sum(CASE WHEN subject = 'danish' THEN 1 ELSE 0 END) AS n_danish_sat,
     sum(CASE WHEN subject = 'mathematics' THEN 1 ELSE 0 END) AS n_maths_sat,
     count(*) AS n_bound_sat,
@@ -41,7 +41,7 @@ sat_summary AS (
     avg(CAST(grade AS DOUBLE)) AS bound_mean,
     sum(grade) AS bound_grade_sum
   FROM sat
-  GROUP BY person_id, school_year
+  GROUP BY pupil_row
 ),
 required AS (
   SELECT school_year,
@@ -54,7 +54,7 @@ required AS (
 -- Enrolled in (active on d) or completed (fuldfoert, end_date <= d) a youth education
 -- on d = 1 October Y+2.
 transition AS (
-  SELECT DISTINCT p.person_id, p.school_year
+  SELECT DISTINCT p.pupil_row
   FROM pupils p
   JOIN youth_education y ON y.person_id = p.person_id
   JOIN code_programmes c ON c.programme = y.programme AND c.counts_as_youth_education
@@ -85,15 +85,15 @@ flags AS (
     coalesce(s.n_bound_sat, 0) = q.n_bound AS sat_all_bound,
     CASE
       WHEN make_date(p.school_year + 2, 10, 1) <= params.extract_date
-        THEN t.person_id IS NOT NULL
+        THEN t.pupil_row IS NOT NULL
     END AS transition_15m,
     p.school_type IN ('folkeskole', 'fri_grundskole', 'efterskole') AND p.class_type = 'almen'
       AS school_offer_almen
   FROM pupils p
   CROSS JOIN params
   JOIN required q ON q.school_year = p.school_year
-  LEFT JOIN sat_summary s ON s.person_id = p.person_id AND s.school_year = p.school_year
-  LEFT JOIN transition t ON t.person_id = p.person_id AND t.school_year = p.school_year
+  LEFT JOIN sat_summary s ON s.pupil_row = p.pupil_row
+  LEFT JOIN transition t ON t.pupil_row = p.pupil_row
 )
 SELECT
   f.person_id,

@@ -28,6 +28,10 @@ residence_ref AS (
 SELECT
   p.person_id,
   p.school_year,
+  -- An integer key of the row (one per pupil per school year), so that cohort_fp9.sql
+  -- groups and joins the pupils' exams by an integer instead of (person_id,
+  -- school_year). Which number a row gets is arbitrary; no output carries it.
+  row_number() OVER () AS pupil_row,
   coalesce(d."group", 'oevrige') AS "group",
   d.measure_id AS deciding_measure_id,
   d.placement_code,
