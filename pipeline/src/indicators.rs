@@ -309,18 +309,6 @@ pub struct Computed {
     pub cells: RecordBatch,
 }
 
-impl Computed {
-    /// The person-level cohorts as `restricted/` holds them: name and rows, sorted by
-    /// the cohort's key ([`COHORTS`]).
-    pub fn sorted_cohorts(&self) -> Result<Vec<(&'static str, RecordBatch)>> {
-        COHORTS
-            .iter()
-            .zip(&self.cohorts)
-            .map(|((name, keys), rows)| Ok((*name, rows.sorted(name, keys)?)))
-            .collect()
-    }
-}
-
 /// Derives the cohorts, registers them as `cohort_fp9` and `cohort_age`, and computes
 /// every cell. Needs the accepted extracts and the code tables in `ctx`.
 pub async fn compute(

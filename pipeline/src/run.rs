@@ -444,8 +444,11 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                         .await?,
                     );
                     if let Some(key) = &settings.restricted {
-                        for (name, rows) in computed.sorted_cohorts()? {
-                            let rows = key.pseudonymise(&rows)?;
+                        // One cohort at a time, sorted by its key only now.
+                        for ((name, keys), rows) in
+                            indicators::COHORTS.iter().zip(&computed.cohorts)
+                        {
+                            let rows = key.pseudonymise(&rows.sorted(name, keys)?)?;
                             let rel = format!("restricted/{name}/part-0.parquet");
                             written.push(
                                 dir.put_parquet(&rel, rows.schema(), std::slice::from_ref(&rows))
