@@ -225,6 +225,12 @@ def main() -> None:
         say(f"| {s} | " + " | ".join(f"{ours['stages'].get(s, float('nan')):.2f}"
                                      for ours, _, _ in results.values()) + " |")
     say()
+    for label, (ours, _, _) in results.items():
+        st = ours["stages"]
+        if "disclose" in st and "audit" in st:
+            say(f"disclosure control at {label}: protection {st['disclose']:.1f} s + audit "
+                f"{st['audit']:.1f} s = {st['disclose'] + st['audit']:.1f} s (target at 1x < 20 s)")
+    say()
     if pdf["exit"] == 0:
         say(f"98 PDFs at 1x: {pdf['stages'].get('pdf', float('nan')):.1f} s (target <= 60 s)")
     else:

@@ -65,6 +65,8 @@ fn describe_covers_every_column_of_every_output_with_its_stored_type() {
         ("report_indikatorer", "published/reports"),
         ("cohort_fp9", "restricted/cohort_fp9"),
         ("cohort_age", "restricted/cohort_age"),
+        ("restricted_rankings", "restricted/rankings"),
+        ("disclosure_record", "disclosure"),
     ] {
         let files = parquet_under(&run.join(folder));
         assert!(!files.is_empty(), "{folder}");

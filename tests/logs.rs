@@ -34,6 +34,7 @@ fn json_logs_time_every_stage_end_with_one_summary_line_and_name_no_person() {
         "quarantine",
         "indicators",
         "disclose",
+        "rankings",
         "publish",
         "audit",
         "reports",

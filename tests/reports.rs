@@ -215,6 +215,8 @@ fn csv_opens_as_danish_excel_expects() {
     assert_eq!(headings[0], "Indikator");
     assert_eq!(headings[9], "Tæller");
     assert_eq!(headings[10], "Nævner");
+    assert_eq!(headings[14], "Antal år");
+    assert_eq!(headings[15], "Diskretioneret");
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
     let cells = read_parquet(&dir.join("indikatorer.parquet"));
     assert_eq!(records.len(), cells.num_rows());
@@ -232,12 +234,12 @@ fn csv_opens_as_danish_excel_expects() {
         if suppressed.value(i) {
             seen_withheld = true;
             assert_eq!(&r[11], "–", "a withheld value is a dash, never blank or 0");
-            assert_eq!(&r[14], "ja");
+            assert_eq!(&r[15], "ja");
         } else {
             assert!(!r[11].contains('.'), "decimal comma: {}", &r[11]);
             let parsed: f64 = r[11].replace(',', ".").parse().expect("number");
             assert_eq!(parsed, value.value(i));
-            assert_eq!(&r[14], "nej");
+            assert_eq!(&r[15], "nej");
         }
     }
     assert!(seen_withheld);

@@ -70,12 +70,61 @@ fn pseudonyms_are_stable_per_key_disjoint_across_keys_and_hide_every_register_id
     assert!(!ma.is_empty());
     assert!(ma.iter().all(|m| m.len() == 64));
     assert!(ids(&b, "deciding_measure_id").is_disjoint(&ma));
-    // The cohorts are written sorted by their key (year first; the pseudonyms hide the
-    // person_id that follows), so two runs write the same bytes.
+    // The cohorts are written sorted by their key, the *pseudonymised* person_id last,
+    // so two runs write the same bytes, and the row order says nothing about the
+    // register ids: under another key the same persons come in another order.
     for (t, keys) in [
         ("cohort_fp9", &["school_year"][..]),
         ("cohort_age", &["year", "age"]),
     ] {
+        let order = |root: &Path| -> Vec<(Vec<i64>, String)> {
+            let rows = read_parquet(&root.join("current/restricted").join(t));
+            let columns: Vec<Vec<i64>> = keys
+                .iter()
+                .map(|k| {
+                    let c = cast(rows.column_by_name(k).expect("key"), &DataType::Int64)
+                        .expect("integer key");
+                    c.as_primitive::<Int64Type>().values().to_vec()
+                })
+                .collect();
+            let ids = rows.column_by_name("person_id").expect("person_id");
+            let ids = ids.as_string::<i32>();
+            (0..rows.num_rows())
+                .map(|i| {
+                    (
+                        columns.iter().map(|c| c[i]).collect(),
+                        ids.value(i).to_string(),
+                    )
+                })
+                .collect()
+        };
+        let (rows_a, rows_b) = (order(&a1), order(&b));
+        assert!(
+            rows_a.windows(2).all(|w| w[0] <= w[1]),
+            "{t}: not sorted by pseudonym"
+        );
+        assert!(
+            rows_b.windows(2).all(|w| w[0] <= w[1]),
+            "{t}: not sorted by pseudonym"
+        );
+        // Which original person is in row i: the original order is not kept.
+        let original = |rows: &[(Vec<i64>, String)], key: &skolegang::pseudonym::ProjectKey| {
+            let back: std::collections::HashMap<String, &String> =
+                persons.iter().map(|p| (key.pseudonym(p), p)).collect();
+            rows.iter()
+                .map(|(_, p)| back[p].clone())
+                .collect::<Vec<String>>()
+        };
+        let key_b = skolegang::pseudonym::ProjectKey::from_bytes(KEY_B.as_bytes()).expect("key");
+        let (orig_a, orig_b) = (original(&rows_a, &key), original(&rows_b, &key_b));
+        assert_eq!(orig_a.len(), orig_b.len());
+        assert_ne!(
+            orig_a, orig_b,
+            "{t}: two projects' files line up row by row"
+        );
+        let mut sorted = orig_a.clone();
+        sorted.sort();
+        assert_ne!(orig_a, sorted, "{t}: rows follow the register ids");
         let file = |root: &Path| {
             std::fs::read(
                 root.join("current/restricted")
@@ -145,6 +194,27 @@ fn restricted_is_refused_without_a_usable_key() {
     );
     let short = project_key(out.path(), "short.key", "too short");
     assert_eq!(restricted_run(&root, &short), ExitCode::Usage);
+    // 32 bytes, but 32 × `a`: fewer than 8 distinct byte values.
+    let weak = project_key(out.path(), "weak.key", &"a".repeat(32));
+    assert_eq!(restricted_run(&root, &weak), ExitCode::Usage);
+    // A good key that others can read is refused, as ssh refuses such a key.
+    let open = project_key(out.path(), "open.key", KEY_A);
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    assert_eq!(restricted_run(&root, &open), ExitCode::Usage);
+    // `skolegang keygen` writes a usable key with mode 0600, and never overwrites one.
+    let made = out.path().join("made.key");
+    let made_str = made.to_str().expect("utf8");
+    assert_eq!(cli(&["keygen", made_str]), ExitCode::Success);
+    let mode = std::fs::metadata(&made).expect("key").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let first = std::fs::read(&made).expect("read");
+    assert_ne!(cli(&["keygen", made_str]), ExitCode::Success);
+    assert_eq!(
+        std::fs::read(&made).expect("read"),
+        first,
+        "not overwritten"
+    );
+    assert!(skolegang::pseudonym::ProjectKey::load(&made).is_ok());
     let missing = out.path().join("no.key");
     assert_eq!(
         restricted_run(&root, missing.to_str().expect("utf8")),

@@ -101,6 +101,11 @@ fn run_on_the_sample_writes_a_complete_run_and_switches_current() {
     );
     assert_eq!(count("published/rankings/"), 1, "the ranking");
     assert_eq!(
+        count("disclosure/"),
+        1,
+        "the statistician's record of why cells are withheld"
+    );
+    assert_eq!(
         count("published/reports/"),
         98 * 4 + 1,
         "per kommune rapport.html, indikatorer.csv/.parquet, manifest.json (no PDF with --no-pdf); index.html"
@@ -108,7 +113,7 @@ fn run_on_the_sample_writes_a_complete_run_and_switches_current() {
     assert_eq!(count("published/bundles/"), 98, "one zip per kommune");
     assert_eq!(
         outputs.len(),
-        17 + 98 * 5 + 1,
+        18 + 98 * 5 + 1,
         "nothing else, and no restricted/ without --restricted"
     );
     assert!(!run_dir.join("restricted").exists());
@@ -240,11 +245,22 @@ fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
             .iter()
             .all(|c| c.suppressed || c.denominator.is_some_and(|d| d > 0))
     );
-    // Every pupil of the cohort is counted once in Danmark's cell.
-    let land_total: i64 = cells
+    // Every pupil of the cohort is counted once in Danmark's yearly cells (the true
+    // counts, from the private disclosure record: on a 1 % sample Danmark is small).
+    let record = skolegang::disclose::record::cells(
+        &skolegang_tests::read_parquet(&run_dir.join("disclosure/cells.parquet")),
+        "disclosure/cells.parquet",
+    )
+    .expect("the record");
+    assert_eq!(record.len(), cells.len());
+    let land_total: i64 = record
         .iter()
         .filter(|c| {
-            c.indicator == "school_offer_almen" && c.geo_level == "land" && c.group == "alle"
+            c.indicator == "school_offer_almen"
+                && c.geo_code == 0
+                && c.group == "alle"
+                && c.placement == "alle"
+                && c.years == 1
         })
         .filter_map(|c| c.denominator)
         .sum();
@@ -364,8 +380,8 @@ fn an_unchanged_input_makes_no_new_run_and_force_republishes_the_same_bytes() {
     assert_eq!(run(&[]), ExitCode::Success);
     assert_eq!(runs_in(&root), first);
     // A changed configuration is a change.
-    let cfg = out.path().join("k4.toml");
-    std::fs::write(&cfg, "[disclosure]\nk = 4\n").expect("config");
+    let cfg = out.path().join("k6.toml");
+    std::fs::write(&cfg, "[disclosure]\nk = 6\n").expect("config");
     assert_eq!(
         run(&["--config", cfg.to_str().expect("utf8")]),
         ExitCode::Success
@@ -460,7 +476,8 @@ fn every_parquet_file_carries_its_versions_data_version_extract_date_and_k() {
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
         .collect();
-    // indicators (10), rankings, 98 report files, 6 quarantine, 2 restricted.
+    // indicators (10), rankings, 98 report files, 6 quarantine, the disclosure record,
+    // 2 restricted cohorts and the restricted ranking.
     assert!(files.len() >= 117, "{} Parquet files", files.len());
     for f in &files {
         let bytes = bytes::Bytes::from(std::fs::read(f).expect("read"));
@@ -478,8 +495,8 @@ fn every_parquet_file_carries_its_versions_data_version_extract_date_and_k() {
                 .unwrap_or_else(|| panic!("{}: no {k}", f.display()))
                 .as_str()
         };
-        assert_eq!(get("skolegang.schema_version"), "1");
-        assert_eq!(get("skolegang.methodology_version"), "1");
+        assert_eq!(get("skolegang.schema_version"), "2");
+        assert_eq!(get("skolegang.methodology_version"), "2");
         assert_eq!(get("skolegang.data_version"), m["data_version"]);
         assert_eq!(get("skolegang.extract_date"), m["extract_date"]);
         assert_eq!(get("skolegang.version"), m["skolegang_version"]);

@@ -105,10 +105,19 @@ pub fn read_parquet(path: &Path) -> RecordBatch {
             .expect("reader");
         batches.extend(reader.map(|b| b.expect("batch")));
     }
-    let schema = batches
-        .first()
-        .map(|b| b.schema())
-        .expect("at least one batch");
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        // A file without rows (e.g. a ranking with no window yet): its schema.
+        None => {
+            let f = files.first().expect("at least one file");
+            let bytes = bytes::Bytes::from(std::fs::read(f).expect("read"));
+            Arc::clone(
+                ParquetRecordBatchReaderBuilder::try_new(bytes)
+                    .expect("parquet")
+                    .schema(),
+            )
+        }
+    };
     concat_batches(&schema, &batches).expect("concat")
 }
 
@@ -322,8 +331,9 @@ pub struct Cell {
     pub value: Option<f64>,
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
+    /// 1 for a yearly cell, 3 for a three-year window.
+    pub years: i32,
     pub suppressed: bool,
-    pub suppression: Option<String>,
 }
 
 /// Cells from a batch of the contract's columns; `indicator` when the batch has no
@@ -345,14 +355,14 @@ pub fn cells_of(b: &RecordBatch, indicator: Option<&str>) -> Vec<Cell> {
         c("group"),
         c("placement"),
     );
-    let (num, den, val, lo, hi, sup, supn) = (
+    let (num, den, val, lo, hi, yrs, sup) = (
         c("numerator"),
         c("denominator"),
         c("value"),
         c("ci_low"),
         c("ci_high"),
+        c("years"),
         c("suppressed"),
-        c("suppression"),
     );
     let opt_i =
         |a: &ArrayRef, i: usize| (!a.is_null(i)).then(|| a.as_primitive::<Int64Type>().value(i));
@@ -376,8 +386,8 @@ pub fn cells_of(b: &RecordBatch, indicator: Option<&str>) -> Vec<Cell> {
             value: opt_f(&val, i),
             ci_low: opt_f(&lo, i),
             ci_high: opt_f(&hi, i),
+            years: yrs.as_primitive::<Int32Type>().value(i),
             suppressed: sup.as_boolean().value(i),
-            suppression: (!supn.is_null(i)).then(|| supn.as_string::<i32>().value(i).to_string()),
         })
         .collect()
 }
@@ -385,32 +395,34 @@ pub fn cells_of(b: &RecordBatch, indicator: Option<&str>) -> Vec<Cell> {
 /// Reads every `published/indicators/indicator=<id>/*.parquet` of a run folder, taking
 /// the indicator from the folder name as a hive reader would.
 pub fn read_cells(run_dir: &Path) -> Vec<Cell> {
+    read_indicators(run_dir)
+        .iter()
+        .flat_map(|(indicator, b)| cells_of(b, Some(indicator)))
+        .collect()
+}
+
+/// Every `published/indicators/indicator=<id>/` of a run folder as (id, its rows), in
+/// folder order.
+pub fn read_indicators(run_dir: &Path) -> Vec<(String, RecordBatch)> {
     let root = run_dir.join("published/indicators");
-    let mut cells = Vec::new();
     let mut dirs: Vec<_> = std::fs::read_dir(&root)
         .expect("indicators")
         .flatten()
         .map(|e| e.path())
         .collect();
     dirs.sort();
-    for dir in dirs {
-        let name = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("name")
-            .to_string();
-        let indicator = name
-            .strip_prefix("indicator=")
-            .expect("hive folder")
-            .to_string();
-        let b = read_parquet(&dir);
-        assert!(
-            b.schema().index_of("indicator").is_err(),
-            "the partition column lives in the path"
-        );
-        cells.extend(cells_of(&b, Some(&indicator)));
-    }
-    cells
+    dirs.iter()
+        .map(|dir| {
+            let name = dir.file_name().and_then(|n| n.to_str()).expect("name");
+            let indicator = name.strip_prefix("indicator=").expect("hive folder");
+            let b = read_parquet(dir);
+            assert!(
+                b.schema().index_of("indicator").is_err(),
+                "the partition column lives in the path"
+            );
+            (indicator.to_string(), b)
+        })
+        .collect()
 }
 
 /// The indicator cells as computed, before disclosure control, for `input` under the
@@ -487,11 +499,13 @@ pub fn restricted_run(root: &Path, key_file: &str) -> ExitCode {
     sample_run(root, &["--restricted", "--project-key-file", key_file])
 }
 
-/// Writes a project key file (a line of text, as `head -c 32 /dev/urandom | od ...`
-/// would make) into `dir` and returns its path as a string.
+/// Writes a project key file (a line of text) with mode 0600 into `dir` and returns its
+/// path as a string.
 pub fn project_key(dir: &Path, name: &str, key: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
     std::fs::write(&path, format!("{key}\n")).expect("key file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     path.to_str().expect("utf8").to_string()
 }
 

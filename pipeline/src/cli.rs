@@ -52,12 +52,19 @@ pub enum Command {
     Validate(InputArgs),
     /// Generate synthetic register extracts (deterministic for a seed).
     Fixtures(FixtureArgs),
-    /// Attack the published indicators of the current run as an outsider would: solve
-    /// the linear system of all published counts and report every withheld small count
-    /// it can fix. Reads only published/. Exit 1 when any cell is exposed.
+    /// Attack the published indicators of the current run as an outsider would: the range
+    /// of every withheld small count (and small nested difference) over all real
+    /// solutions of the published tables, bounds, existence and nesting, by linear
+    /// programming (HiGHS); and whether every published rank recomputes from the
+    /// published cells. The ranges come from published/ alone; which counts are small
+    /// from the run's private record (disclosure/cells.parquet). Exit 1 when a range is
+    /// narrower than k or a rank does not recompute.
     Audit(AuditArgs),
+    /// Write a new random project key (32 random bytes, hex) to FILE with mode 0600, for
+    /// `run --restricted --project-key-file FILE`. Never overwrites.
+    Keygen(KeygenArgs),
     /// SQL over the current run (DataFusion): tables `indicators` and `rankings`, and
-    /// with --restricted `cohort_fp9` and `cohort_age`.
+    /// with --restricted `cohort_fp9`, `cohort_age` and `rankings_unsuppressed`.
     Query(QueryArgs),
     /// The data dictionary: every output table and column with its type, meaning and
     /// the specification section behind it (Markdown; docs/data-dictionary.md).
@@ -75,6 +82,13 @@ pub struct AuditArgs {
     /// The threshold k; default: the k recorded in the files.
     #[arg(long)]
     pub k: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The key file to create.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -136,7 +150,8 @@ pub struct RunArgs {
     /// (needs --project-key-file). Never under published/.
     #[arg(long)]
     pub restricted: bool,
-    /// The approved project's secret key (at least 16 bytes): person_id and
+    /// The approved project's secret key (at least 32 bytes, 8 distinct values, readable
+    /// by its owner only; `skolegang keygen FILE` makes one): person_id and
     /// deciding_measure_id in restricted/ become HMAC-SHA256(key, id) in hex.
     #[arg(long, value_name = "FILE")]
     pub project_key_file: Option<PathBuf>,
@@ -315,25 +330,40 @@ pub fn execute(cli: &Cli) -> Result<String> {
                 None => rt.block_on(disclose::audit::audit_current(&root, args.k))?,
             };
             let mut out = format!(
-                "audit of run {run}: {} cells, {} withheld, k = {}\n",
-                report.cells, report.suppressed, report.k
+                "audit of run {run}: {} cells, {} withheld, k = {} ({:.1} s)\n",
+                report.cells, report.suppressed, report.k, report.seconds
             );
             for e in &report.exposures {
+                let range = match e.range {
+                    Some((lo, hi)) => format!("in [{lo}, {hi}]"),
+                    None => "not certified k wide (too many linked counts to solve exactly)".into(),
+                };
                 out.push_str(&format!(
-                    "  exposed: {} {} geo {} {}/{}: {} = {}\n",
-                    e.indicator, e.period, e.geo_code, e.group, e.placement, e.count, e.value
+                    "  narrower than k: {} {} geo {} {}/{}: {} {range}\n",
+                    e.indicator, e.period, e.geo_code, e.group, e.placement, e.count,
                 ));
             }
-            if report.exposures.is_empty() {
-                out.push_str("no withheld count can be recovered\n");
+            for r in &report.rankings {
+                out.push_str(&format!("  rank does not recompute: {r}\n"));
+            }
+            if report.passed() {
+                out.push_str("every withheld small count and small nested difference has a range at least k wide; every rank recomputes from the published cells\n");
                 Ok(out)
             } else {
                 print!("{out}");
                 Err(Error::InputRejected(format!(
-                    "{} exposed cells",
-                    report.exposures.len()
+                    "{} ranges narrower than k, {} ranks that do not recompute",
+                    report.exposures.len(),
+                    report.rankings.len()
                 )))
             }
+        }
+        Command::Keygen(args) => {
+            crate::pseudonym::ProjectKey::generate(&args.file)?;
+            Ok(format!(
+                "wrote a new project key to {} (mode 0600); keep it with the project's approval\n",
+                args.file.display()
+            ))
         }
         Command::Describe => Ok(crate::dictionary::markdown()),
         Command::Query(args) => {
@@ -442,6 +472,7 @@ where
                     cli.command,
                     Command::Validate(_)
                         | Command::Audit(_)
+                        | Command::Keygen(_)
                         | Command::Describe
                         | Command::Query(_)
                 )

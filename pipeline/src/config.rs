@@ -46,7 +46,7 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Disclosure {
-    /// The threshold k of primary suppression, 3..=10.
+    /// The threshold k of disclosure control, 5..=10 (methodology.md version 2).
     #[serde(default = "default_k")]
     pub k: u32,
 }
@@ -152,10 +152,19 @@ impl Config {
                 format!("must be within 0..1, got {}", self.max_rejected_share),
             );
         }
-        if !(3..=10).contains(&self.disclosure.k) {
+        if (3..5).contains(&self.disclosure.k) {
             return bad(
                 "disclosure.k",
-                format!("must be within 3..10, got {}", self.disclosure.k),
+                format!(
+                    "is {}: methodology.md version 2 allows 5..10 only (k below 5 protects groups of 3 or 4 children, which the partnership does not publish)",
+                    self.disclosure.k
+                ),
+            );
+        }
+        if !(5..=10).contains(&self.disclosure.k) {
+            return bad(
+                "disclosure.k",
+                format!("must be within 5..10, got {}", self.disclosure.k),
             );
         }
         if self.exams.bound.is_empty() {
@@ -275,6 +284,8 @@ mod tests {
     fn out_of_range_values_are_errors() {
         for (text, key) in [
             ("[disclosure]\nk = 2", "disclosure.k"),
+            ("[disclosure]\nk = 3", "disclosure.k"),
+            ("[disclosure]\nk = 4", "disclosure.k"),
             ("[disclosure]\nk = 11", "disclosure.k"),
             ("max_rejected_share = 1.5", "max_rejected_share"),
             (
@@ -285,6 +296,20 @@ mod tests {
         ] {
             let msg = Config::from_toml(text, "c").unwrap_err().to_string();
             assert!(msg.contains(key), "{text}: {msg}");
+        }
+    }
+
+    #[test]
+    fn k_below_five_is_refused_with_the_reason() {
+        for k in [3, 4] {
+            let e = Config::from_toml(&format!("[disclosure]\nk = {k}"), "c").unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("5..10") && msg.contains("version 2"), "{msg}");
+            assert_eq!(e.exit_code(), crate::error::ExitCode::Usage);
+        }
+        for k in 5..=10 {
+            let c = Config::from_toml(&format!("[disclosure]\nk = {k}"), "c").unwrap();
+            assert_eq!(c.disclosure.k, k);
         }
     }
 

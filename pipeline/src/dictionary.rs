@@ -52,8 +52,8 @@ macro_rules! cell_columns {
     ($($first:expr),*) => {
         &[
             $($first,)*
-            c("period", "Utf8", "`2023/2024` for school-year indicators, `2024` for age indicators", "methodology.md, Extract date and which periods are computed"),
-            c("year", "Int32", "the start year of the school year, or the calendar year", OUTPUTS),
+            c("period", "Utf8", "`2023/2024` for school-year indicators, `2024` for age indicators; a three-year window `2021/2022–2023/2024` or `2021–2023` (en dash)", "methodology.md, Extract date and which periods are computed; Three-year figures"),
+            c("year", "Int32", "the start year of the school year, or the calendar year; for a window its last year", OUTPUTS),
             c("geo_level", "Utf8", "`land`, `region` or `kommune`", BREAKDOWNS),
             c("geo_code", "Int32", "0 for Danmark, 1081–1085 for the regions, else the municipality code", "codes/municipalities.csv"),
             c("geo_name", "Utf8", "Danmark, the region's or the municipality's name", "codes/municipalities.csv"),
@@ -64,13 +64,89 @@ macro_rules! cell_columns {
             c("value", "Float64", "share in 0..1, or the mean grade; null when withheld", FP9),
             c("ci_low", "Float64", "lower end of the 95 % interval (Wilson for shares, mean ± 1.96·s/√n for the mean); null when withheld", "methodology.md, Uncertainty"),
             c("ci_high", "Float64", "upper end of the 95 % interval; null when withheld", "methodology.md, Uncertainty"),
-            c("suppressed", "Boolean", "true when the cell is withheld for disclosure control", DISCLOSURE),
-            c("suppression", "Utf8", "null, `primary` (a small count) or `secondary` (withheld so that no primary can be recovered)", DISCLOSURE),
+            c("years", "Int32", "1 for a yearly cell, 3 for a three-year window (the sum of its three yearly cells)", "methodology.md, Three-year figures"),
+            c("suppressed", "Boolean", "true when the cell is withheld for disclosure control (why is not published)", DISCLOSURE),
         ]
     };
 }
 
 const CONTRACT_INPUT: &str = "data-contract.md, Input";
+
+/// The columns of a ranking: published/rankings and restricted/rankings.
+const RANKING_COLUMNS: &[Column] = &[
+    c(
+        "window",
+        "Utf8",
+        "the three school years, e.g. `2021/2022–2023/2024` (en dash)",
+        RANKING,
+    ),
+    c(
+        "year",
+        "Int32",
+        "the start year of the window's last school year",
+        RANKING,
+    ),
+    c(
+        "municipality_code",
+        "Int32",
+        "the municipality code",
+        "codes/municipalities.csv",
+    ),
+    c(
+        "municipality_name",
+        "Utf8",
+        "the municipality's name",
+        "codes/municipalities.csv",
+    ),
+    c(
+        "rank_participation",
+        "Int32",
+        "rank on fp9_participation pooled over the window (Σ numerators / Σ denominators of the three yearly alle cells), 1 = best, ties share the lowest rank; null when not ranked (a yearly alle cell of the window withheld or absent)",
+        RANKING,
+    ),
+    c(
+        "rank_grade_mean",
+        "Int32",
+        "rank on fp9_grade_mean pooled over the window (Σ value × denominator / Σ denominators); null when not ranked",
+        RANKING,
+    ),
+    c(
+        "rank_transition",
+        "Int32",
+        "rank on transition_15m pooled over the window; null when not ranked",
+        RANKING,
+    ),
+    c(
+        "ranked_participation",
+        "Int32",
+        "N: the number of municipalities ranked on fp9_participation in the window",
+        RANKING,
+    ),
+    c(
+        "ranked_grade_mean",
+        "Int32",
+        "N for fp9_grade_mean",
+        RANKING,
+    ),
+    c(
+        "ranked_transition",
+        "Int32",
+        "N for transition_15m",
+        RANKING,
+    ),
+    c(
+        "mean_rank",
+        "Float64",
+        "the mean of the three ranks; null unless all three exist",
+        RANKING,
+    ),
+    c(
+        "bottom15_all",
+        "Boolean",
+        "true when on each of the three measures fewer than 15 ranked municipalities are strictly worse; null unless ranked on all three",
+        RANKING,
+    ),
+];
 const PSEUDONYMS: &str = "docs/for-researchers.md, The restricted tier";
 
 /// Every output table, in the order of data-contract.md's output layout.
@@ -89,63 +165,8 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "rankings",
         path: "published/rankings/part-0.parquet",
-        about: "The three-year kommune ranking, group alle: ranks only, no counts.",
-        columns: &[
-            c(
-                "period_end_year",
-                "Int32",
-                "the start year of the window's last school year",
-                RANKING,
-            ),
-            c(
-                "window",
-                "Utf8",
-                "the three school years, e.g. `2021/2022-2023/2024`",
-                RANKING,
-            ),
-            c(
-                "geo_code",
-                "Int32",
-                "the municipality code",
-                "codes/municipalities.csv",
-            ),
-            c(
-                "geo_name",
-                "Utf8",
-                "the municipality's name",
-                "codes/municipalities.csv",
-            ),
-            c(
-                "rank_participation",
-                "Int32",
-                "rank on fp9_participation pooled over the window, 1 = best, ties share the lowest rank; null when not ranked",
-                RANKING,
-            ),
-            c(
-                "rank_grade_mean",
-                "Int32",
-                "rank on fp9_grade_mean pooled over the window; null when not ranked",
-                RANKING,
-            ),
-            c(
-                "rank_transition",
-                "Int32",
-                "rank on transition_15m pooled over the window; null when not ranked",
-                RANKING,
-            ),
-            c(
-                "mean_rank",
-                "Float64",
-                "the mean of the three ranks",
-                RANKING,
-            ),
-            c(
-                "bottom15_all",
-                "Boolean",
-                "true when on each of the three measures fewer than 15 municipalities are strictly worse",
-                RANKING,
-            ),
-        ],
+        about: "The three-year kommune ranking, group alle: ranks only, no counts, computed from the published cells only (a kommune is ranked on a measure only when its three yearly `alle` cells are published), so every rank recomputes from `indicators`.",
+        columns: RANKING_COLUMNS,
     },
     Table {
         name: "report_indikatorer",
@@ -377,6 +398,80 @@ pub const TABLES: &[Table] = &[
                 "Boolean",
                 "never sat a bound Danish or mathematics exam by 1 October (no_fp9_by_17)",
                 AGE,
+            ),
+        ],
+    },
+    Table {
+        name: "restricted_rankings",
+        path: "restricted/rankings/part-0.parquet",
+        about: "Restricted (`--restricted` only): the same ranking computed from every cell unsuppressed (every municipality with pupils ranked, 1..98): person-derived, for KL's selection under its own agreement.",
+        columns: RANKING_COLUMNS,
+    },
+    Table {
+        name: "disclosure_record",
+        path: "disclosure/cells.parquet",
+        about: "The statistician's record (private like the quarantine, never published): every cell with its true counts and why a withheld cell was withheld. The audit reads it to know which withheld counts are small; later releases read a period's counts as released.",
+        columns: &[
+            c("indicator", "Utf8", "the indicator id", DISCLOSURE),
+            c("period", "Utf8", "as in published/indicators", DISCLOSURE),
+            c("year", "Int32", "as in published/indicators", DISCLOSURE),
+            c("years", "Int32", "as in published/indicators", DISCLOSURE),
+            c(
+                "geo_level",
+                "Utf8",
+                "as in published/indicators",
+                DISCLOSURE,
+            ),
+            c(
+                "geo_code",
+                "Int32",
+                "as in published/indicators",
+                DISCLOSURE,
+            ),
+            c("geo_name", "Utf8", "as in published/indicators", DISCLOSURE),
+            c("group", "Utf8", "as in published/indicators", DISCLOSURE),
+            c(
+                "placement",
+                "Utf8",
+                "as in published/indicators",
+                DISCLOSURE,
+            ),
+            c(
+                "numerator",
+                "Int64",
+                "the true numerator (null for the mean), withheld or not",
+                DISCLOSURE,
+            ),
+            c(
+                "denominator",
+                "Int64",
+                "the true denominator, withheld or not",
+                DISCLOSURE,
+            ),
+            c(
+                "grade_sum",
+                "Float64",
+                "fp9_grade_mean: the sum of the pupils' mean grades (value × denominator); null otherwise",
+                DISCLOSURE,
+            ),
+            c("value", "Float64", "the true value", DISCLOSURE),
+            c(
+                "suppressed",
+                "Boolean",
+                "withheld in published/indicators",
+                DISCLOSURE,
+            ),
+            c(
+                "withheld",
+                "Utf8",
+                "null, `primary` (threshold rule) or `secondary` (protects a primary count or a small nested difference)",
+                DISCLOSURE,
+            ),
+            c(
+                "reasons",
+                "Utf8",
+                "for a primary cell, its reasons, comma-separated: `small_denominator`, `small_numerator`, `small_complement`, `all_or_none`, `denominator_below_k`",
+                "docs/disclosure.md",
             ),
         ],
     },

@@ -100,38 +100,10 @@ pub const AGGREGATIONS: [(&str, &str); 3] = [
     ),
 ];
 pub const CELLS_SQL: &str = include_str!("../../queries/indicators/cells.sql");
-pub const RANKINGS_SQL: &str = include_str!("../../queries/rankings/rankings.sql");
 
-/// The columns and types of `published/rankings`.
-pub fn rankings_schema() -> SchemaRef {
-    let f = |n: &str, t: DataType, nullable: bool| Field::new(n, t, nullable);
-    Arc::new(Schema::new(vec![
-        f("period_end_year", DataType::Int32, false),
-        f("window", DataType::Utf8, false),
-        f("geo_code", DataType::Int32, false),
-        f("geo_name", DataType::Utf8, false),
-        f("rank_participation", DataType::Int32, true),
-        f("rank_grade_mean", DataType::Int32, true),
-        f("rank_transition", DataType::Int32, true),
-        f("mean_rank", DataType::Float64, true),
-        f("bottom15_all", DataType::Boolean, false),
-    ]))
-}
-
-/// The three-year ranking (queries/rankings/rankings.sql), from the registered
-/// `cohort_fp9`.
-pub async fn rankings(ctx: &SessionContext) -> Result<RecordBatch> {
-    query_as(
-        ctx,
-        "queries/rankings/rankings.sql",
-        RANKINGS_SQL,
-        &rankings_schema(),
-    )
-    .await
-}
-
-/// The columns and types of `published/indicators` (data-contract.md).
-pub fn cells_schema() -> SchemaRef {
+/// The columns and types of `published/indicators` (data-contract.md, schema version 2),
+/// with the `indicator` column that the files keep in their folder name.
+pub fn published_schema() -> SchemaRef {
     let f = |n: &str, t: DataType, nullable: bool| Field::new(n, t, nullable);
     Arc::new(Schema::new(vec![
         f("indicator", DataType::Utf8, false),
@@ -147,9 +119,21 @@ pub fn cells_schema() -> SchemaRef {
         f("value", DataType::Float64, true),
         f("ci_low", DataType::Float64, true),
         f("ci_high", DataType::Float64, true),
+        f("years", DataType::Int32, false),
         f("suppressed", DataType::Boolean, false),
-        f("suppression", DataType::Utf8, true),
     ]))
+}
+
+/// The computed cells: the published columns and `grade_sum` (a mean cell's sum of
+/// pupil means, for disclosure control; never published).
+pub fn cells_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = published_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("grade_sum", DataType::Float64, true));
+    Arc::new(Schema::new(fields))
 }
 
 /// Registers the configuration as tables for the SQL:
@@ -272,11 +256,21 @@ pub struct Rows {
 }
 
 impl Rows {
+    /// All rows as one batch.
+    pub fn concat(&self, name: &str) -> Result<RecordBatch> {
+        concat_batches(&self.schema, &self.batches).map_err(|e| Error::internal(name, e))
+    }
+
     /// All rows as one batch, sorted ascending by the columns `keys` (nulls last, as
     /// SQL's `ORDER BY`).
     pub fn sorted(&self, name: &str, keys: &[&str]) -> Result<RecordBatch> {
-        let all =
-            concat_batches(&self.schema, &self.batches).map_err(|e| Error::internal(name, e))?;
+        sort_batch(&self.concat(name)?, name, keys)
+    }
+}
+
+/// `all` sorted ascending by the columns `keys` (nulls last, as SQL's `ORDER BY`).
+pub fn sort_batch(all: &RecordBatch, name: &str, keys: &[&str]) -> Result<RecordBatch> {
+    {
         let columns = keys
             .iter()
             .map(|key| {
@@ -293,19 +287,18 @@ impl Rows {
             })
             .collect::<Result<Vec<_>>>()?;
         let order = lexsort_to_indices(&columns, None).map_err(|e| Error::internal(name, e))?;
-        take_record_batch(&all, &order).map_err(|e| Error::internal(name, e))
+        take_record_batch(all, &order).map_err(|e| Error::internal(name, e))
     }
 }
 
 /// The outputs of the indicator stage.
 #[derive(Debug)]
 pub struct Computed {
-    /// The three-year kommune ranking.
-    pub rankings: RecordBatch,
     /// The person-level cohorts in the order of [`COHORTS`], unordered, as the queries
     /// made them: the same buffers the session's tables held, not a copy.
     pub cohorts: Vec<Rows>,
-    /// All cells, in the contract's types and order.
+    /// All cells, in the contract's types and order, with `grade_sum`
+    /// ([`cells_schema`]), before disclosure control.
     pub cells: RecordBatch,
 }
 
@@ -351,7 +344,6 @@ pub async fn compute(
         &cells_schema(),
     )
     .await?;
-    let rankings = rankings(ctx).await?;
     // Nothing after this stage reads the session's derived tables: free them (the
     // cohorts stay alive in `Computed`).
     for (name, _) in DERIVATIONS.iter().chain(AGGREGATIONS.iter()) {
@@ -364,7 +356,6 @@ pub async fn compute(
             .ok_or_else(|| Error::Internal(format!("{name} was not derived")))
     };
     Ok(Computed {
-        rankings,
         cohorts: COHORTS
             .iter()
             .map(|(name, _)| take(name))

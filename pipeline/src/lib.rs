@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod pseudonym;
 pub mod publish;
 pub mod query;
+pub mod rankings;
 pub mod report;
 pub mod run;
 pub mod scan;

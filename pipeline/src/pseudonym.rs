@@ -21,7 +21,10 @@ use crate::error::{Error, Result};
 pub const ID_COLUMNS: [&str; 2] = ["person_id", "deciding_measure_id"];
 
 /// The shortest key accepted, in bytes.
-pub const MIN_KEY_BYTES: usize = 16;
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// The fewest distinct byte values a key must have (32 × `a` is not a key).
+pub const MIN_DISTINCT_BYTES: usize = 8;
 
 /// A project's secret key. Never printed.
 #[derive(Clone)]
@@ -34,13 +37,45 @@ impl std::fmt::Debug for ProjectKey {
 }
 
 impl ProjectKey {
-    /// The key is the file's bytes without a trailing line break; at least
-    /// [`MIN_KEY_BYTES`] of them.
+    /// The key is the file's bytes without a trailing line break: at least
+    /// [`MIN_KEY_BYTES`] of them with at least [`MIN_DISTINCT_BYTES`] distinct values,
+    /// in a file that only its owner can read (as ssh requires of a private key).
     pub fn load(path: &Path) -> Result<ProjectKey> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Config(format!("--project-key-file {}: {e}", path.display())))?;
-        ProjectKey::from_bytes(&bytes)
-            .map_err(|rule| Error::Config(format!("--project-key-file {}: {rule}", path.display())))
+        let bad =
+            |rule: String| Error::Config(format!("--project-key-file {}: {rule}", path.display()));
+        let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+        check_private(&meta).map_err(bad)?;
+        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        ProjectKey::from_bytes(&bytes).map_err(bad)
+    }
+
+    /// Writes a new random key (32 random bytes from the operating system, hex-encoded:
+    /// 64 characters and a line break) to `path` with mode 0600. Refuses to overwrite.
+    pub fn generate(path: &Path) -> Result<()> {
+        use rand::TryRngCore;
+        use std::io::Write;
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut raw)
+            .map_err(|e| Error::internal("the system's random numbers", e))?;
+        let text = format!("{}\n", hex::encode(raw));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(path).map_err(|e| {
+            Error::Config(format!(
+                "keygen {}: {e} (an existing key is never overwritten)",
+                path.display()
+            ))
+        })?;
+        file.write_all(text.as_bytes())
+            .and_then(|_| file.sync_all())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        Ok(())
     }
 
     pub fn from_bytes(bytes: &[u8]) -> std::result::Result<ProjectKey, String> {
@@ -50,8 +85,14 @@ impl ProjectKey {
         }
         if key.len() < MIN_KEY_BYTES {
             return Err(format!(
-                "the key has {} bytes; at least {MIN_KEY_BYTES} are needed (e.g. `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > project.key`)",
+                "the key has {} bytes; at least {MIN_KEY_BYTES} are needed (make one with `skolegang keygen FILE`)",
                 key.len()
+            ));
+        }
+        let distinct = key.iter().collect::<std::collections::BTreeSet<_>>().len();
+        if distinct < MIN_DISTINCT_BYTES {
+            return Err(format!(
+                "the key is too weak: only {distinct} distinct byte values (at least {MIN_DISTINCT_BYTES}); make a random one with `skolegang keygen FILE`"
             ));
         }
         Ok(ProjectKey(key.to_vec()))
@@ -92,6 +133,24 @@ impl ProjectKey {
     }
 }
 
+/// A key file must not be readable (or writable) by group or others.
+#[cfg(unix)]
+fn check_private(meta: &std::fs::Metadata) -> std::result::Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "permissions {mode:04o} are too open: a project key must be readable by its owner only (chmod 600 it)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_meta: &std::fs::Metadata) -> std::result::Result<(), String> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,9 +180,41 @@ mod tests {
     }
 
     #[test]
-    fn short_keys_are_refused_and_keys_are_never_printed() {
+    fn short_or_weak_keys_are_refused_and_keys_are_never_printed() {
         assert!(ProjectKey::from_bytes(b"short\n").is_err());
-        let key = ProjectKey::from_bytes(b"a secret project key").expect("key");
+        // 31 bytes: one short.
+        let e = ProjectKey::from_bytes(b"0123456789abcdef0123456789abcde").unwrap_err();
+        assert!(e.contains("32"), "{e}");
+        // 32 bytes of one value, or of 7 values: weak.
+        let e = ProjectKey::from_bytes(&[b'a'; 32]).unwrap_err();
+        assert!(e.contains("weak") && e.contains("1 distinct"), "{e}");
+        let e = ProjectKey::from_bytes(b"abcdefgabcdefgabcdefgabcdefgabcd").unwrap_err();
+        assert!(e.contains("7 distinct"), "{e}");
+        assert!(ProjectKey::from_bytes(b"abcdefghabcdefghabcdefghabcdefgh").is_ok());
+        let key = ProjectKey::from_bytes(b"a secret project key of 32 bytes").expect("key");
         assert!(!format!("{key:?}").contains("secret"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keygen_writes_a_private_random_key_that_loads_and_never_overwrites() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("project.key");
+        ProjectKey::generate(&path).expect("keygen");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text.trim_end().len(), 64);
+        assert!(ProjectKey::load(&path).is_ok());
+        let again = ProjectKey::generate(&path).unwrap_err().to_string();
+        assert!(again.contains("never overwritten"), "{again}");
+        let other = dir.path().join("other.key");
+        ProjectKey::generate(&other).expect("keygen");
+        assert_ne!(std::fs::read(&other).expect("read"), text.as_bytes());
+        // Readable by the group: refused, with the reason.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let e = ProjectKey::load(&path).unwrap_err().to_string();
+        assert!(e.contains("0640") && e.contains("too open"), "{e}");
     }
 }

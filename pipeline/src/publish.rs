@@ -44,11 +44,11 @@ pub fn new_run_id(now: DateTime<Utc>) -> String {
 
 /// The version of the output tables' schemas (data-contract.md, "Outputs"); changes
 /// only with a CHANGELOG entry.
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 /// The version of the indicator definitions implemented (methodology.md and the
 /// choices in docs/methodology-choices.md); changes only with a CHANGELOG entry. The
 /// configurable choices of a run are in `skolegang.configuration`.
-pub const METHODOLOGY_VERSION: &str = "1";
+pub const METHODOLOGY_VERSION: &str = "2";
 
 /// The key-value metadata in the footer of every Parquet file a run writes, so that a
 /// file says what it is without the manifest beside it. The data version stands where
@@ -183,10 +183,17 @@ impl RunDir {
     }
 }
 
-/// Person-level files: `restricted/` and `quarantine/`. On a local disk their folders
-/// are 0700 and the files 0600.
+/// The private folders of a run: person-level files (`restricted/`, `quarantine/`) and
+/// the statistician's disclosure record (`disclosure/`, every cell's true counts). On a
+/// local disk their folders are 0700 and the files 0600.
+pub const PRIVATE_FOLDERS: [&str; 3] = ["restricted", "quarantine", "disclosure"];
+
 pub fn is_private(relative: &str) -> bool {
-    relative.starts_with("restricted/") || relative.starts_with("quarantine/")
+    PRIVATE_FOLDERS.iter().any(|f| {
+        relative
+            .strip_prefix(f)
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
 }
 
 /// Creates `dir` with mode 0700, and sets 0700 on it and its parents up to the private
@@ -202,7 +209,7 @@ fn private_dirs(dir: &std::path::Path) -> std::io::Result<()> {
     while let Some(p) = d {
         set_mode(p, 0o700)?;
         if p.file_name()
-            .is_some_and(|n| n == "restricted" || n == "quarantine")
+            .is_some_and(|n| PRIVATE_FOLDERS.iter().any(|f| n == *f))
         {
             break;
         }

@@ -1,6 +1,6 @@
 //! `skolegang query`: DataFusion SQL over the run `current` points to, for researchers.
 //! Tables: `indicators` (published/indicators, hive-partitioned: `indicator` comes from
-//! the folder names), `rankings`, and with `--restricted` `cohort_fp9` and `cohort_age`.
+//! the folder names), `rankings`, and with `--restricted` `cohort_fp9`, `cohort_age` and `rankings_unsuppressed`.
 
 use std::sync::Arc;
 
@@ -30,6 +30,7 @@ const TABLES: &[(&str, &str, bool)] = &[
     ("rankings", "published/rankings", false),
     ("cohort_fp9", "restricted/cohort_fp9", true),
     ("cohort_age", "restricted/cohort_age", true),
+    ("rankings_unsuppressed", "restricted/rankings", true),
 ];
 
 /// A session with the tables of the run `current` points to under `root`.

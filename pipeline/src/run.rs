@@ -413,46 +413,98 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                 |c| Some(c.cells.num_rows() as u64),
             )
             .await?;
-        let (published, disclosure) = stages
+        let (published, disclosure, record) = stages
             .time_rows(
                 "disclose",
                 async {
                     let codes = Codes::embedded()?;
                     let mut cells = disclose::batch::cells_from_batch(&computed.cells, None)?;
-                    disclose::protect(&mut cells, k, &codes, true)?;
+                    let stats = disclose::protect(&mut cells, k, &codes, settings.threads)?;
                     crate::faults::point("disclose");
-                    let summary = disclose::summary(&cells, k);
-                    Ok((disclose::batch::apply(&computed.cells, &cells)?, summary))
+                    let summary = disclose::summary(&cells, k, Some(stats));
+                    let published = disclose::batch::apply(
+                        &computed.cells,
+                        &cells,
+                        &indicators::published_schema(),
+                    )?;
+                    let record = disclose::record::batch(&computed.cells, &cells)?;
+                    Ok((published, summary, record))
                 },
-                |(p, _)| Some(p.num_rows() as u64),
+                |(p, _, _)| Some(p.num_rows() as u64),
             )
             .await?;
         disclosure_summary = Some(disclosure);
+        // The ranking from the published cells only; the one from every cell
+        // unsuppressed goes to restricted/ when asked for.
+        let (rankings, restricted_rankings) = stages
+            .time_rows(
+                "rankings",
+                async {
+                    let published_ranking =
+                        crate::rankings::rank(std::slice::from_ref(&published)).await?;
+                    let restricted = match &settings.restricted {
+                        Some(_) => {
+                            let all = disclose::batch::apply(
+                                &computed.cells,
+                                &disclose::batch::cells_from_batch(&computed.cells, None)?,
+                                &indicators::published_schema(),
+                            )?;
+                            Some(crate::rankings::rank(std::slice::from_ref(&all)).await?)
+                        }
+                        None => None,
+                    };
+                    Ok((published_ranking, restricted))
+                },
+                |(r, _)| Some(r.num_rows() as u64),
+            )
+            .await?;
         let written = stages
             .time_rows(
                 "publish",
                 async {
                     let mut written = indicators::write_cells(&dir, &published).await?;
                     crate::faults::point("publish");
-                    let rankings = &computed.rankings;
                     written.push(
                         dir.put_parquet(
                             "published/rankings/part-0.parquet",
                             rankings.schema(),
-                            std::slice::from_ref(rankings),
+                            std::slice::from_ref(&rankings),
+                        )
+                        .await?,
+                    );
+                    written.push(
+                        dir.put_parquet(
+                            disclose::record::PATH,
+                            record.schema(),
+                            std::slice::from_ref(&record),
                         )
                         .await?,
                     );
                     if let Some(key) = &settings.restricted {
-                        // One cohort at a time, sorted by its key only now.
+                        // One cohort at a time: pseudonymised, then sorted by its key
+                        // (so by the pseudonyms, not the register ids).
                         for ((name, keys), rows) in
                             indicators::COHORTS.iter().zip(&computed.cohorts)
                         {
-                            let rows = key.pseudonymise(&rows.sorted(name, keys)?)?;
+                            let rows = indicators::sort_batch(
+                                &key.pseudonymise(&rows.concat(name)?)?,
+                                name,
+                                keys,
+                            )?;
                             let rel = format!("restricted/{name}/part-0.parquet");
                             written.push(
                                 dir.put_parquet(&rel, rows.schema(), std::slice::from_ref(&rows))
                                     .await?,
+                            );
+                        }
+                        if let Some(r) = &restricted_rankings {
+                            written.push(
+                                dir.put_parquet(
+                                    "restricted/rankings/part-0.parquet",
+                                    r.schema(),
+                                    std::slice::from_ref(r),
+                                )
+                                .await?,
                             );
                         }
                     }
@@ -475,11 +527,27 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                 |r| Some(r.cells as u64),
             )
             .await?;
-        if !report.exposures.is_empty() {
+        if !report.passed() {
             // Recorded in the run's manifest (status `audit_failed`) before failing.
+            for e in report.exposures.iter().take(20) {
+                warn!(
+                    indicator = %e.indicator,
+                    period = %e.period,
+                    geo_code = e.geo_code,
+                    group = %e.group,
+                    placement = %e.placement,
+                    count = %e.count,
+                    range = ?e.range,
+                    "audit: a withheld count's range is narrower than k"
+                );
+            }
+            for r in report.rankings.iter().take(20) {
+                warn!("audit: a published rank does not recompute from the published cells: {r}");
+            }
             audit_failure = Some(Error::Internal(format!(
-                "the disclosure audit of runs/{run_id}/published found {} exposed cells; `current` was not switched",
-                report.exposures.len()
+                "the disclosure audit of runs/{run_id} found {} ranges narrower than k and {} ranks that do not recompute; `current` was not switched",
+                report.exposures.len(),
+                report.rankings.len()
             )));
         } else {
             let mut basis = report::Basis::new(
@@ -500,12 +568,8 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
             basis.parquet_metadata = dir.metadata.clone();
             let rendered = stages
                 .time("reports", async {
-                    let rendered = report::render(
-                        &published,
-                        &computed.rankings,
-                        &Codes::embedded()?,
-                        &basis,
-                    )?;
+                    let rendered =
+                        report::render(&published, &rankings, &Codes::embedded()?, &basis)?;
                     crate::faults::point("reports");
                     Ok(rendered)
                 })

@@ -1,26 +1,60 @@
 -- Indicator cells: every indicator x period x geography x group x placement that has a
--- population, with numerator, denominator, value and 95 % interval.
+-- population, yearly and for the fixed three-year windows, with numerator, denominator,
+-- value and 95 % interval.
 --
 -- Implements methodology.md "School-year indicators" and "Age indicators" (the ten
--- ids), "Breakdowns" and "Uncertainty". The person-level flags come from cohort_fp9
--- and cohort_age (queries/derive/).
+-- ids), "Breakdowns", "Uncertainty" and "Three-year figures". The person-level flags
+-- come from cohort_fp9 and cohort_age (queries/derive/).
 --
 -- Aggregation happens once, at the finest level (year x municipality x group x
--- placement type); regions, Danmark, udsat, alle and the placement groups are sums of
--- those counts. A mean cell carries the sum and the sum of squares of the pupils'
--- means, so it rolls up the same way. So that every run gives the same bits whatever
--- the order of addition, a pupil's mean is carried as the exact integer
--- mean x params.mean_scale (the least common multiple of 1..the number of bound exams,
--- 840 for eight), and only the final cell value is a floating-point number.
+-- placement type); regions, Danmark, udsat, alle, the placement groups and the
+-- three-year windows are sums of those counts. A mean cell carries the sum and the sum
+-- of squares of the pupils' means, so it rolls up the same way. So that every run gives
+-- the same bits whatever the order of addition, a pupil's mean is carried as the exact
+-- integer mean x params.mean_scale (the least common multiple of 1..the number of bound
+-- exams, 840 for eight), and only the final cell value is a floating-point number.
 -- The finest counts are the table `finest` (queries/indicators/finest.sql).
+--
+-- A cell exists when its population is not empty: for fp9_min2_dan_mat_takers and
+-- fp9_grade_mean the 9th-grade cohort (their own denominators may be 0; such a cell has
+-- no value and is always withheld). Besides the contract's columns the result has
+-- `grade_sum` (a mean cell's sum of pupil means), which disclosure control uses and
+-- which is never published.
 WITH
--- Geography: each finest row counts for its kommune, its region and Danmark (code 0).
+-- The years each indicator is computed for (it has cells in them).
+computed_years AS (
+  SELECT DISTINCT indicator, year FROM finest
+),
+-- Three-year windows: Y-2, Y-1 and Y with Y = 1 (mod 3), once all three years are
+-- computed for the indicator ("Three-year figures").
+windows AS (
+  SELECT c.indicator, c.year AS end_year
+  FROM computed_years c
+  JOIN computed_years c1 ON c1.indicator = c.indicator AND c1.year = c.year - 1
+  JOIN computed_years c2 ON c2.indicator = c.indicator AND c2.year = c.year - 2
+  WHERE ((c.year % 3) + 3) % 3 = 1
+),
+-- Every finest row as a yearly count (years = 1), and again within its window
+-- (years = 3, year = the window's last year).
+pooled AS (
+  SELECT f.indicator, f.kind, f.year, 1 AS years, f.municipality_code, f.region_code,
+    f."group", f.placement_type, f.placement_group,
+    f.numerator, f.denominator, f.value_sum, f.value_sumsq, f.population
+  FROM finest f
+  UNION ALL
+  SELECT f.indicator, f.kind, w.end_year AS year, 3 AS years, f.municipality_code,
+    f.region_code, f."group", f.placement_type, f.placement_group,
+    f.numerator, f.denominator, f.value_sum, f.value_sumsq, f.population
+  FROM finest f
+  JOIN windows w ON w.indicator = f.indicator AND f.year BETWEEN w.end_year - 2 AND w.end_year
+),
+-- Geography: each row counts for its kommune, its region and Danmark (code 0).
 geo AS (
-  SELECT f.*, 'kommune' AS geo_level, municipality_code AS geo_code FROM finest f
+  SELECT f.*, 'kommune' AS geo_level, municipality_code AS geo_code FROM pooled f
   UNION ALL
-  SELECT f.*, 'region' AS geo_level, region_code AS geo_code FROM finest f
+  SELECT f.*, 'region' AS geo_level, region_code AS geo_code FROM pooled f
   UNION ALL
-  SELECT f.*, 'land' AS geo_level, 0 AS geo_code FROM finest f
+  SELECT f.*, 'land' AS geo_level, 0 AS geo_code FROM pooled f
 ),
 -- Groups: anbragt, forebyggende and oevrige as they are; udsat = anbragt + forebyggende;
 -- alle = everyone.
@@ -42,20 +76,21 @@ placements AS (
   WHERE cell_group = 'anbragt' AND placement_type <> placement_group
 ),
 cells AS (
-  SELECT indicator, kind, year, geo_level, geo_code, cell_group, placement,
+  SELECT indicator, kind, year, years, geo_level, geo_code, cell_group, placement,
     sum(numerator) AS numerator,
     sum(denominator) AS denominator,
     sum(value_sum) AS value_sum,
     sum(value_sumsq) AS value_sumsq
   FROM placements
-  GROUP BY 1, 2, 3, 4, 5, 6, 7
-  HAVING sum(denominator) > 0
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  HAVING sum(population) > 0
 ),
 -- Shares: Wilson score interval, z = 1.959964. Means: mean +- z * s / sqrt(n), with the
 -- sample standard deviation s; no interval when n < 2.
 valued AS (
   SELECT c.*,
-    CASE WHEN indicator = 'fp9_grade_mean'
+    CASE WHEN denominator = 0 THEN NULL
+      WHEN indicator = 'fp9_grade_mean'
       THEN CAST(value_sum AS DOUBLE) / (CAST(params.mean_scale AS DOUBLE) * denominator)
       ELSE CAST(numerator AS DOUBLE) / denominator
     END AS value,
@@ -77,10 +112,10 @@ intervals AS (
           / mean_scale / sqrt(CAST(denominator AS DOUBLE))
       END
     END AS mean_half_width,
-    CASE WHEN indicator <> 'fp9_grade_mean' THEN
+    CASE WHEN indicator <> 'fp9_grade_mean' AND denominator > 0 THEN
       (value + z * z / (2.0 * denominator)) / (1.0 + z * z / denominator)
     END AS wilson_centre,
-    CASE WHEN indicator <> 'fp9_grade_mean' THEN
+    CASE WHEN indicator <> 'fp9_grade_mean' AND denominator > 0 THEN
       z * sqrt(value * (1.0 - value) / denominator + z * z / (4.0 * denominator * denominator))
         / (1.0 + z * z / denominator)
     END AS wilson_half_width
@@ -89,11 +124,18 @@ intervals AS (
 computed AS (
   SELECT
     indicator,
-    CASE WHEN kind = 'school_year'
-      THEN CAST(year AS VARCHAR) || '/' || CAST(year + 1 AS VARCHAR)
-      ELSE CAST(year AS VARCHAR)
+    -- A window's period names its first and last period, with an en dash.
+    CASE
+      WHEN kind = 'school_year' AND years = 1
+        THEN CAST(year AS VARCHAR) || '/' || CAST(year + 1 AS VARCHAR)
+      WHEN kind = 'school_year'
+        THEN CAST(year - 2 AS VARCHAR) || '/' || CAST(year - 1 AS VARCHAR) || '–'
+          || CAST(year AS VARCHAR) || '/' || CAST(year + 1 AS VARCHAR)
+      WHEN years = 1 THEN CAST(year AS VARCHAR)
+      ELSE CAST(year - 2 AS VARCHAR) || '–' || CAST(year AS VARCHAR)
     END AS period,
     CAST(year AS INT) AS year,
+    CAST(years AS INT) AS years,
     geo_level,
     CAST(geo_code AS INT) AS geo_code,
     cell_group AS "group",
@@ -103,17 +145,22 @@ computed AS (
     CAST(denominator AS BIGINT) AS denominator,
     value,
     -- Wilson bounds lie in [0, 1]; clamping removes floating-point dust at p = 0 or 1.
+    -- No interval without persons (greatest/least would turn NULL into the bound).
     CASE WHEN indicator = 'fp9_grade_mean' THEN value - mean_half_width
+         WHEN wilson_centre IS NULL THEN NULL
          ELSE greatest(0.0, wilson_centre - wilson_half_width) END AS ci_low,
     CASE WHEN indicator = 'fp9_grade_mean' THEN value + mean_half_width
-         ELSE least(1.0, wilson_centre + wilson_half_width) END AS ci_high
+         WHEN wilson_centre IS NULL THEN NULL
+         ELSE least(1.0, wilson_centre + wilson_half_width) END AS ci_high,
+    CASE WHEN indicator = 'fp9_grade_mean'
+      THEN coalesce(CAST(value_sum AS DOUBLE), 0.0) / mean_scale END AS grade_sum
   FROM intervals
 ),
 regions AS (
   SELECT DISTINCT region_code, region_name FROM code_municipalities
 )
--- Contract columns (data-contract.md, "published/indicators"), in a fixed order.
--- suppressed/suppression are set by the disclosure stage.
+-- Contract columns (data-contract.md, "published/indicators"), in a fixed order, and
+-- grade_sum. `suppressed` is set by the disclosure stage.
 SELECT
   c.indicator, c.period, c.year, c.geo_level, c.geo_code,
   CASE c.geo_level
@@ -122,13 +169,15 @@ SELECT
     ELSE m.municipality_name
   END AS geo_name,
   c."group", c.placement, c.numerator, c.denominator, c.value, c.ci_low, c.ci_high,
+  c.years,
   false AS suppressed,
-  CAST(NULL AS VARCHAR) AS suppression
+  c.grade_sum
 FROM computed c
 LEFT JOIN code_municipalities m ON c.geo_level = 'kommune' AND m.municipality_code = c.geo_code
 LEFT JOIN regions r ON c.geo_level = 'region' AND r.region_code = c.geo_code
 ORDER BY
   c.indicator,
+  c.years,
   c.year,
   CASE c.geo_level WHEN 'land' THEN 0 WHEN 'region' THEN 1 ELSE 2 END,
   c.geo_code,

@@ -1,14 +1,16 @@
-//! `skolegang audit`: the attacker's tool. It reads nothing but the published indicator
-//! files, rebuilds the relations between their counts, solves them (the same
-//! [`super::attack`] that disclosure control proves itself with) and reports every
-//! withheld small count it can fix.
+//! `skolegang audit`: the attacker's tool, on the files as written. The ranges come from
+//! `published/` alone (the indicator files, with the threshold k from their footers);
+//! which withheld counts are small, and so must keep a range k wide, comes from the
+//! statistician's record (`disclosure/cells.parquet` beside `published/`). It also
+//! recomputes the ranking from the published cells and compares it with
+//! `published/rankings`.
 
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 
-use super::{Cell, Exposure, K_METADATA, attack, batch::cells_from_batch};
+use super::{Cell, Exposure, K_METADATA, attack, batch::cells_from_batch, record};
 use crate::codes::Codes;
 use crate::error::{Error, Result};
 use crate::store::Root;
@@ -19,23 +21,79 @@ pub struct Report {
     pub cells: usize,
     pub suppressed: usize,
     pub exposures: Vec<Exposure>,
+    /// Published ranks that do not recompute from the published cells.
+    pub rankings: Vec<String>,
+    pub seconds: f64,
 }
 
-/// Reads the cells under `<root>/<published>/indicators/indicator=<id>/*.parquet`, with the
-/// threshold k recorded in their footers.
-pub async fn read_published(root: &Root, published: &str) -> Result<(Vec<Cell>, Option<i64>)> {
-    let prefix = root.child(&format!("{published}/indicators"));
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.exposures.is_empty() && self.rankings.is_empty()
+    }
+}
+
+async fn read_file(root: &Root, path: &object_store::path::Path) -> Result<bytes::Bytes> {
+    let rel = root.relative(path);
+    root.store
+        .get(path)
+        .await
+        .map_err(|e| Error::io(&rel, e))?
+        .bytes()
+        .await
+        .map_err(|e| Error::io(&rel, e))
+}
+
+/// The Parquet files under `<root>/<prefix>/`, sorted.
+async fn list(root: &Root, prefix: &str) -> Result<Vec<object_store::path::Path>> {
     let mut files: Vec<_> = root
         .store
-        .list(Some(&prefix))
+        .list(Some(&root.child(prefix)))
         .try_collect::<Vec<_>>()
         .await
-        .map_err(|e| Error::io(format!("listing {published}/indicators"), e))?
+        .map_err(|e| Error::io(format!("listing {prefix}"), e))?
         .into_iter()
         .map(|m| m.location)
         .filter(|p| p.as_ref().ends_with(".parquet"))
         .collect();
     files.sort();
+    Ok(files)
+}
+
+/// What the attacker reads: the published cells, the threshold k recorded in the
+/// files' footers, and the files' batches with the `indicator` column added.
+pub struct Published {
+    pub cells: Vec<Cell>,
+    pub k: Option<i64>,
+    pub batches: Vec<datafusion::arrow::array::RecordBatch>,
+}
+
+/// `batch` with an `indicator` column in front (the value of its hive folder).
+pub fn with_indicator(
+    batch: &datafusion::arrow::array::RecordBatch,
+    indicator: &str,
+) -> Result<datafusion::arrow::array::RecordBatch> {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let mut fields = vec![std::sync::Arc::new(Field::new(
+        "indicator",
+        DataType::Utf8,
+        false,
+    ))];
+    fields.extend(batch.schema().fields().iter().cloned());
+    let mut columns: Vec<datafusion::arrow::array::ArrayRef> = vec![std::sync::Arc::new(
+        datafusion::arrow::array::StringArray::from(vec![indicator; batch.num_rows()]),
+    )];
+    columns.extend(batch.columns().iter().cloned());
+    datafusion::arrow::array::RecordBatch::try_new(
+        std::sync::Arc::new(Schema::new(fields)),
+        columns,
+    )
+    .map_err(|e| Error::internal("adding the indicator column", e))
+}
+
+/// Reads the cells under `<root>/<published>/indicators/indicator=<id>/*.parquet` as the
+/// attacker sees them, with the threshold k recorded in their footers.
+pub async fn read_published(root: &Root, published: &str) -> Result<Published> {
+    let files = list(root, &format!("{published}/indicators")).await?;
     if files.is_empty() {
         return Err(Error::InputRejected(format!(
             "no indicator files under {}/{published}/indicators",
@@ -43,6 +101,7 @@ pub async fn read_published(root: &Root, published: &str) -> Result<(Vec<Cell>, 
         )));
     }
     let mut cells = Vec::new();
+    let mut batches = Vec::new();
     let mut k: Option<i64> = None;
     for path in files {
         let rel = root.relative(&path);
@@ -53,14 +112,7 @@ pub async fn read_published(root: &Root, published: &str) -> Result<(Vec<Cell>, 
                 Error::InputRejected(format!("{rel}: not below an indicator=<id> folder"))
             })?
             .to_string();
-        let bytes = root
-            .store
-            .get(&path)
-            .await
-            .map_err(|e| Error::io(&rel, e))?
-            .bytes()
-            .await
-            .map_err(|e| Error::io(&rel, e))?;
+        let bytes = read_file(root, &path).await?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
             .map_err(|e| Error::InputRejected(format!("{rel}: unreadable Parquet file: {e}")))?;
         let file_k = builder
@@ -86,33 +138,102 @@ pub async fn read_published(root: &Root, published: &str) -> Result<(Vec<Cell>, 
             .map_err(|e| Error::InputRejected(format!("{rel}: {e}")))?;
         for batch in reader {
             let batch = batch.map_err(|e| Error::InputRejected(format!("{rel}: {e}")))?;
-            cells.extend(cells_from_batch(&batch, Some(&indicator))?);
+            cells.extend(
+                cells_from_batch(&batch, Some(&indicator))
+                    .map_err(|e| Error::InputRejected(format!("{rel}: {e}")))?,
+            );
+            batches.push(with_indicator(&batch, &indicator)?);
         }
     }
-    Ok((cells.iter().map(Cell::published).collect(), k))
+    Ok(Published {
+        cells: cells.iter().map(Cell::published).collect(),
+        k,
+        batches,
+    })
 }
 
-/// Audits the published folder `published` (relative to `root`).
-pub async fn audit_published(root: &Root, published: &str, k: Option<i64>) -> Result<Report> {
-    let (cells, file_k) = read_published(root, published).await?;
+/// Reads a whole Parquet file as one batch.
+async fn read_batch(
+    root: &Root,
+    rel: &str,
+) -> Result<Option<datafusion::arrow::array::RecordBatch>> {
+    let path = root.child(rel);
+    let bytes = match root.store.get(&path).await {
+        Ok(r) => r.bytes().await.map_err(|e| Error::io(rel, e))?,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(Error::io(rel, e)),
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| Error::InputRejected(format!("{rel}: unreadable Parquet file: {e}")))?;
+    let schema = std::sync::Arc::clone(builder.schema());
+    let reader = builder
+        .build()
+        .map_err(|e| Error::InputRejected(format!("{rel}: unreadable Parquet file: {e}")))?;
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::InputRejected(format!("{rel}: {e}")))?;
+    datafusion::arrow::compute::concat_batches(&schema, &batches)
+        .map(Some)
+        .map_err(|e| Error::internal(rel, e))
+}
+
+/// Audits the run folder `run` (relative to `root`: `runs/<id>`).
+pub async fn audit_folder(
+    root: &Root,
+    run: &str,
+    k: Option<i64>,
+    threads: usize,
+) -> Result<Report> {
+    let started = std::time::Instant::now();
+    let published = format!("{run}/published");
+    let Published {
+        cells,
+        k: file_k,
+        batches,
+    } = read_published(root, &published).await?;
     let k = k.or(file_k).ok_or_else(|| {
         Error::Config(format!(
             "the files do not record k ({K_METADATA}); pass --k"
         ))
     })?;
+    let record_rel = format!("{run}/{}", record::PATH);
+    let record_batch = read_batch(root, &record_rel).await?.ok_or_else(|| {
+        Error::InputRejected(format!(
+            "{record_rel}: the statistician's record is missing; the audit needs it to know which withheld counts are small"
+        ))
+    })?;
+    let truth = record::cells(&record_batch, &record_rel)?;
     let codes = Codes::embedded()?;
-    let exposures = attack(&cells, k, &codes);
+    let exposures = attack(&cells, &truth, k, &codes, threads)?;
+    let rankings = check_rankings(root, &published, &batches).await?;
     Ok(Report {
         k,
         cells: cells.len(),
-        suppressed: cells.iter().filter(|c| c.suppression.is_some()).count(),
+        suppressed: cells.iter().filter(|c| c.suppressed).count(),
         exposures,
+        rankings,
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-/// Audits `runs/<run_id>/published` under an output root.
+/// Recomputes the ranking from the published cells and lists every row of
+/// `published/rankings` that differs.
+async fn check_rankings(
+    root: &Root,
+    published: &str,
+    batches: &[datafusion::arrow::array::RecordBatch],
+) -> Result<Vec<String>> {
+    let rel = format!("{published}/rankings/part-0.parquet");
+    let Some(written) = read_batch(root, &rel).await? else {
+        return Ok(vec![format!("{rel}: missing")]);
+    };
+    let recomputed = crate::rankings::rank(batches).await?;
+    Ok(crate::rankings::differences(&written, &recomputed))
+}
+
+/// Audits `runs/<run_id>` under an output root.
 pub async fn audit_run(root: &Root, run_id: &str, k: Option<i64>) -> Result<Report> {
-    audit_published(root, &format!("runs/{run_id}/published"), k).await
+    audit_folder(root, &format!("runs/{run_id}"), k, threads()).await
 }
 
 /// Audits the run `current` points to.
@@ -122,4 +243,10 @@ pub async fn audit_current(root: &Root, k: Option<i64>) -> Result<(String, Repor
     })?;
     let report = audit_run(root, &run, k).await?;
     Ok((run, report))
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }

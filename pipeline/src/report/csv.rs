@@ -24,8 +24,8 @@ pub const HEADINGS: [&str; 16] = [
     "Værdi (andel 0-1 eller karaktergennemsnit)",
     "Nedre grænse (95 %)",
     "Øvre grænse (95 %)",
+    "Antal år",
     "Diskretioneret",
-    "Diskretionering",
 ];
 
 pub const WITHHELD: &str = "–";
@@ -46,7 +46,7 @@ pub fn danish_csv(cells: &RecordBatch) -> Result<Vec<u8>> {
     let low = col("ci_low")?.as_primitive::<Float64Type>();
     let high = col("ci_high")?.as_primitive::<Float64Type>();
     let suppressed = col("suppressed")?.as_boolean();
-    let suppression = col("suppression")?.as_string::<i32>();
+    let years = col("years")?.as_primitive::<Int32Type>();
 
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
@@ -86,13 +86,8 @@ pub fn danish_csv(cells: &RecordBatch) -> Result<Vec<u8>> {
                 float(value),
                 float(low),
                 float(high),
+                years.value(i).to_string(),
                 if withheld { "ja" } else { "nej" }.to_string(),
-                match (!suppression.is_null(i)).then(|| suppression.value(i)) {
-                    Some("primary") => "primær",
-                    Some("secondary") => "sekundær",
-                    _ => "",
-                }
-                .to_string(),
             ];
             w.write_record(&record).map_err(err)?;
         }

@@ -53,12 +53,18 @@ impl Published {
         let low = column(batch, "ci_low")?.as_primitive::<Float64Type>();
         let high = column(batch, "ci_high")?.as_primitive::<Float64Type>();
         let suppressed = column(batch, "suppressed")?.as_boolean();
+        let years = column(batch, "years")?.as_primitive::<Int32Type>();
         let opt = |a: &datafusion::arrow::array::Float64Array, i: usize| {
             (!a.is_null(i)).then(|| a.value(i))
         };
         let mut cells = HashMap::with_capacity(batch.num_rows());
         let mut periods: BTreeMap<String, BTreeMap<i32, String>> = BTreeMap::new();
         for i in 0..batch.num_rows() {
+            // The reports show the yearly figures; the three-year windows are in the
+            // CSV and Parquet of the bundle.
+            if years.value(i) != 1 {
+                continue;
+            }
             let figure = Figure {
                 value: opt(value, i),
                 low: opt(low, i),
@@ -397,10 +403,10 @@ pub struct Rank {
 }
 
 pub fn ranks(batch: &RecordBatch, codes: &Codes) -> Result<Vec<Rank>> {
-    let end = column(batch, "period_end_year")?.as_primitive::<Int32Type>();
+    let end = column(batch, "year")?.as_primitive::<Int32Type>();
     let window = column(batch, "window")?.as_string::<i32>();
-    let geo = column(batch, "geo_code")?.as_primitive::<Int32Type>();
-    let name = column(batch, "geo_name")?.as_string::<i32>();
+    let geo = column(batch, "municipality_code")?.as_primitive::<Int32Type>();
+    let name = column(batch, "municipality_name")?.as_string::<i32>();
     let r = |n: &str| -> Result<_> { Ok(column(batch, n)?.as_primitive::<Int32Type>()) };
     let (part, grade, trans) = (
         r("rank_participation")?,
@@ -427,7 +433,7 @@ pub fn ranks(batch: &RecordBatch, codes: &Codes) -> Result<Vec<Rank>> {
             grade_mean: opt(grade, i),
             transition: opt(trans, i),
             mean_rank: (!mean.is_null(i)).then(|| mean.value(i)),
-            bottom15: bottom.value(i),
+            bottom15: !bottom.is_null(i) && bottom.value(i),
         })
         .collect();
     out.sort_by_key(|r| (r.period_end_year, r.geo_code));

@@ -1,0 +1,994 @@
+//! Certificates of width: explicit feasible moves of the attacker's system.
+//!
+//! Every count is a sum of counts at the finest level (kommune × anbragt placement type,
+//! forebyggende, oevrige; one school year or age year). A change of finest counts
+//! changes every count above them by the same amount, so it keeps every hierarchy and
+//! every three-year window equation by construction. A *move* changes a few finest
+//! cells by ±t: one cell alone (every count above it moves), two cells in opposite
+//! directions (a *diagonal*: only the counts above one and not the other move), or the
+//! four corners of a rectangle (two kommuner × two finest places: the counts of the two
+//! kommuner's differing placements move, nothing above them), each optionally against
+//! the same cells in another year of the same three-year window (the window stays). It
+//! moves a set of count kinds together (its profile). A move is allowed when every
+//! count it changes is withheld (unknown to the attacker) and, at each finest cell it
+//! touches, the counts stay within their bounds and nesting (the kinds outside the
+//! profile kept as they are); then nesting, bounds and existence hold everywhere,
+//! because every count above is a sum of finest counts.
+//!
+//! So the true counts plus t times a move is a real solution of the attacker's system
+//! for every t in [−down, up]: a target's range is at least as wide as what the moves
+//! that raise it and those that lower it add up to (moves that touch no common finest
+//! cell add). That is a certificate the linear programme can only confirm (its range can
+//! be wider, never narrower). Protection ([`super::protect`]) uses the same moves the
+//! other way: for a target without a certificate k wide, the cheapest move that would
+//! certify it tells which published counts to withhold (the hypercube method of
+//! τ-Argus, on the product of the trees and the linked tables).
+
+use std::collections::HashMap;
+
+use super::rules::{Kind, NESTED};
+use super::system::Model;
+use super::targets::Form;
+use crate::codes::Codes;
+
+/// The geography and placement trees over the model's places.
+#[derive(Debug)]
+pub struct Trees {
+    n_combo: usize,
+    /// [geo × n_combo + combo] → place index.
+    place: Vec<u32>,
+    geo_of: Vec<u16>,
+    combo_of: Vec<u8>,
+    /// Per geo: itself and its ancestors up to Danmark.
+    geo_up: Vec<Vec<u16>>,
+    /// Per combo: itself and its ancestors up to `alle`.
+    combo_up: Vec<Vec<u8>>,
+    /// Per geo: the kommuner under it.
+    kommuner_under: Vec<Vec<u16>>,
+    /// Per combo: the finest places under it.
+    leaves_under: Vec<Vec<u8>>,
+    region_of: Vec<u16>,
+}
+
+impl Trees {
+    pub fn new(model: &Model, codes: &Codes) -> Trees {
+        let mut geos: Vec<i32> = model.places.iter().map(|p| p.0).collect();
+        geos.dedup();
+        let mut combos: Vec<(String, String)> = Vec::new();
+        for p in &model.places {
+            let c = (p.1.clone(), p.2.clone());
+            if !combos.contains(&c) {
+                combos.push(c);
+            }
+        }
+        let geo_index: HashMap<i32, u16> = geos
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (*g, i as u16))
+            .collect();
+        let combo_index: HashMap<(String, String), u8> = combos
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i as u8))
+            .collect();
+        let n_combo = combos.len();
+        let mut place = vec![u32::MAX; geos.len() * n_combo];
+        let mut geo_of = Vec::with_capacity(model.places.len());
+        let mut combo_of = Vec::with_capacity(model.places.len());
+        for (i, p) in model.places.iter().enumerate() {
+            let g = geo_index[&p.0];
+            let c = combo_index[&(p.1.clone(), p.2.clone())];
+            place[g as usize * n_combo + c as usize] = i as u32;
+            geo_of.push(g);
+            combo_of.push(c);
+        }
+        // Geography: Danmark (0) → regions → kommuner.
+        let mut geo_parent: Vec<Option<u16>> = vec![None; geos.len()];
+        for m in &codes.municipalities {
+            if let (Some(k), Some(r)) = (
+                geo_index.get(&(m.code as i32)),
+                geo_index.get(&(m.region_code as i32)),
+            ) {
+                geo_parent[*k as usize] = Some(*r);
+                geo_parent[*r as usize] = geo_index.get(&0).copied();
+            }
+        }
+        let up = |parent: &[Option<u16>], mut x: u16| {
+            let mut out = vec![x];
+            while let Some(p) = parent[x as usize] {
+                out.push(p);
+                x = p;
+            }
+            out
+        };
+        let geo_up: Vec<Vec<u16>> = (0..geos.len() as u16).map(|g| up(&geo_parent, g)).collect();
+        let is_kommune: Vec<bool> = geos.iter().map(|g| *g > 0 && *g < 1000).collect();
+        let mut kommuner_under = vec![Vec::new(); geos.len()];
+        let mut region_of = vec![u16::MAX; geos.len()];
+        for (g, chain) in geo_up.iter().enumerate() {
+            if is_kommune[g] {
+                for a in chain {
+                    kommuner_under[*a as usize].push(g as u16);
+                }
+                if chain.len() > 1 {
+                    region_of[g] = chain[1];
+                }
+            }
+        }
+        // Placements: alle → udsat, oevrige; udsat → anbragt, forebyggende; anbragt →
+        // placement groups; each group → its types.
+        let mut combo_parent: Vec<Option<u8>> = vec![None; n_combo];
+        let find = |g: &str, p: &str| combo_index.get(&(g.to_string(), p.to_string())).copied();
+        for (i, (group, placement)) in combos.iter().enumerate() {
+            combo_parent[i] = match (group.as_str(), placement.as_str()) {
+                ("alle", "alle") => None,
+                ("udsat", "alle") | ("oevrige", "alle") => find("alle", "alle"),
+                ("anbragt", "alle") | ("forebyggende", "alle") => find("udsat", "alle"),
+                ("anbragt", p) => {
+                    let group_of = codes
+                        .placements
+                        .iter()
+                        .find(|c| c.placement_type == p || c.placement_group == p);
+                    match group_of {
+                        Some(c) if c.placement_group != p => find("anbragt", &c.placement_group),
+                        _ => find("anbragt", "alle"),
+                    }
+                }
+                _ => None,
+            };
+        }
+        let combo_up: Vec<Vec<u8>> = (0..n_combo)
+            .map(|c| {
+                let mut out = vec![c as u8];
+                let mut x = c;
+                while let Some(p) = combo_parent[x] {
+                    out.push(p);
+                    x = p as usize;
+                }
+                out
+            })
+            .collect();
+        let has_child: Vec<bool> = (0..n_combo)
+            .map(|c| combo_parent.contains(&Some(c as u8)))
+            .collect();
+        let mut leaves_under = vec![Vec::new(); n_combo];
+        for (c, chain) in combo_up.iter().enumerate() {
+            if !has_child[c] {
+                for a in chain {
+                    leaves_under[*a as usize].push(c as u8);
+                }
+            }
+        }
+        Trees {
+            n_combo,
+            place,
+            geo_of,
+            combo_of,
+            geo_up,
+            combo_up,
+            kommuner_under,
+            leaves_under,
+            region_of,
+        }
+    }
+
+    fn place(&self, geo: u16, combo: u8) -> u32 {
+        self.place[geo as usize * self.n_combo + combo as usize]
+    }
+}
+
+/// A target's certified range around the true counts: it can rise by `up` and fall by
+/// `down`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Width {
+    pub up: f64,
+    pub down: f64,
+}
+
+impl Width {
+    pub fn total(&self) -> f64 {
+        self.up + self.down
+    }
+}
+
+/// How a move touches a finest cell: which cell, the change per unit of the move for
+/// each kind of the population, and the cell's true values and lower bounds (so that
+/// moves can be added up at a shared cell, each within what the cell still allows).
+#[derive(Debug, Clone)]
+pub struct Touch {
+    year: i32,
+    place: u32,
+    /// The population's nesting pairs (positions in its kinds).
+    pairs: &'static [(usize, usize)],
+    change: [f64; 7],
+    value: [f64; 7],
+    lower: [f64; 7],
+    present: u8,
+}
+
+/// Nesting pairs as (larger, smaller) positions in a population's kinds.
+fn nesting_positions(kinds: &'static [Kind]) -> &'static [(usize, usize)] {
+    use Kind::*;
+    match kinds.first() {
+        Some(Cohort) => &[(0, 1), (1, 2), (2, 3), (2, 4), (0, 5), (0, 6)],
+        Some(_) => &[(0, 1)],
+        None => &[],
+    }
+}
+
+/// The changes made so far at the finest cells a certificate's moves touch.
+#[derive(Debug, Clone, Default)]
+struct Cells {
+    cells: Vec<((i32, u32), [f64; 7])>,
+}
+
+impl Cells {
+    fn delta(&self, key: (i32, u32)) -> [f64; 7] {
+        self.cells
+            .iter()
+            .find(|c| c.0 == key)
+            .map_or([0.0; 7], |c| c.1)
+    }
+
+    /// How much of a move (up to `t` units) the cells still allow.
+    fn room(&self, touches: &[Touch], t: f64) -> f64 {
+        let mut room = t;
+        for touch in touches {
+            let d = self.delta((touch.year, touch.place));
+            let at = |i: usize| touch.value[i] + d[i];
+            for i in 0..7 {
+                if touch.present & (1 << i) != 0 && touch.change[i] < 0.0 {
+                    room = room.min((at(i) - touch.lower[i]) / -touch.change[i]);
+                }
+            }
+            for &(b, s) in touch.pairs {
+                if touch.present & (1 << b) == 0 || touch.present & (1 << s) == 0 {
+                    continue;
+                }
+                let rise = touch.change[s] - touch.change[b];
+                if rise > 0.0 {
+                    room = room.min((at(b) - at(s)) / rise);
+                }
+            }
+        }
+        room.max(0.0)
+    }
+
+    fn apply(&mut self, touches: &[Touch], t: f64) {
+        for touch in touches {
+            let key = (touch.year, touch.place);
+            let at = match self.cells.iter().position(|c| c.0 == key) {
+                Some(i) => i,
+                None => {
+                    self.cells.push((key, [0.0; 7]));
+                    self.cells.len() - 1
+                }
+            };
+            for i in 0..7 {
+                self.cells[at].1[i] += t * touch.change[i];
+            }
+        }
+    }
+}
+
+/// A certificate built from several moves: the up-moves taken together are one real
+/// solution (each finest cell keeps its bounds and nesting under the sum of their
+/// changes, and every count above is a sum), and so are the down-moves; a move is
+/// taken as far as the cells it shares with earlier ones still allow.
+#[derive(Debug, Clone, Default)]
+pub struct Certificate {
+    pub up: f64,
+    pub down: f64,
+    up_cells: Cells,
+    down_cells: Cells,
+}
+
+impl Certificate {
+    pub fn total(&self) -> f64 {
+        self.up + self.down
+    }
+
+    pub fn width(&self) -> Width {
+        Width {
+            up: self.up,
+            down: self.down,
+        }
+    }
+
+    /// The totals (up, down) if a move were added.
+    pub fn with(&self, width: Width, up: &[Touch], down: &[Touch]) -> (f64, f64) {
+        (
+            self.up + self.up_cells.room(up, width.up),
+            self.down + self.down_cells.room(down, width.down),
+        )
+    }
+
+    /// Adds a move, as far as the cells allow.
+    pub fn add(&mut self, width: Width, up: &[Touch], down: &[Touch]) {
+        if width.up > 0.0 {
+            let t = self.up_cells.room(up, width.up);
+            self.up_cells.apply(up, t);
+            self.up += t;
+        }
+        if width.down > 0.0 {
+            let t = self.down_cells.room(down, width.down);
+            self.down_cells.apply(down, t);
+            self.down += t;
+        }
+    }
+}
+
+/// Where the moves found go: into a list of allowed moves, or into a list of every move
+/// with the published counts it changes.
+enum Sink<'s> {
+    Allowed(&'s mut Vec<Evaluated>),
+    Options(&'s mut Vec<Evaluated>),
+}
+
+/// One move: the finest cells it changes, (year, kommune, finest place, sign).
+#[derive(Debug, Clone)]
+struct Move {
+    cells: Small<(i32, u16, u8, f64), 8>,
+}
+
+/// A move, evaluated: what it costs to allow (the published counts it changes), and how
+/// far it moves the target up and down.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    /// Published counts the move changes (to be withheld for it to be allowed).
+    pub published: Vec<u32>,
+    pub width: Width,
+    /// How it touches the finest cells, per unit of width (the target's direction).
+    pub touches: Vec<Touch>,
+}
+
+impl Evaluated {
+    /// (up touches, down touches): a move widens one way only.
+    pub fn sides(&self) -> (&[Touch], &[Touch]) {
+        if self.width.up > 0.0 {
+            (&self.touches, &[])
+        } else {
+            (&[], &self.touches)
+        }
+    }
+}
+
+/// The moves of one model under the true counts.
+pub struct Moves<'a> {
+    model: &'a Model,
+    trees: Trees,
+    truth: &'a [Option<f64>],
+    /// [kind][year − first year] → yearly system; [kind][year − first year] → window
+    /// system ending that year.
+    yearly: Vec<Vec<Option<usize>>>,
+    windows: Vec<Vec<Option<usize>>>,
+    first_year: i32,
+}
+
+/// The kinds counted in one population.
+fn population(kind: Kind) -> &'static [Kind] {
+    use Kind::*;
+    match kind {
+        Cohort | Graded | Participants | Min2 | Passed | Transition | Almen | GradeSum => &[
+            Cohort,
+            Graded,
+            Participants,
+            Min2,
+            Passed,
+            Transition,
+            Almen,
+        ],
+        Persons17 | NoFp9By17 => &[Persons17, NoFp9By17],
+        Persons18 | YouthEdu18 => &[Persons18, YouthEdu18],
+        Persons25 | Completed25 => &[Persons25, Completed25],
+    }
+}
+
+/// A small list without allocation; `full` when a push did not fit (the caller must
+/// then not trust it).
+#[derive(Debug, Clone)]
+struct Small<T: Copy, const N: usize> {
+    items: [T; N],
+    len: usize,
+    full: bool,
+}
+
+impl<T: Copy + Default, const N: usize> Small<T, N> {
+    fn new() -> Self {
+        Small {
+            items: [T::default(); N],
+            len: 0,
+            full: false,
+        }
+    }
+    fn push(&mut self, x: T) {
+        if self.len < N {
+            self.items[self.len] = x;
+            self.len += 1;
+        } else {
+            self.full = true;
+        }
+    }
+    fn as_slice(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+}
+
+/// Keeps the N largest (value, code) pairs, largest first (ties: smaller code first).
+fn keep_largest<const N: usize>(list: &mut Small<(f64, u16), N>, x: (f64, u16)) {
+    let better = |a: &(f64, u16), b: &(f64, u16)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+    let mut at = list.len;
+    while at > 0 && better(&x, &list.items[at - 1]) {
+        at -= 1;
+    }
+    if at >= N {
+        return;
+    }
+    let end = (list.len + 1).min(N);
+    let mut i = end - 1;
+    while i > at {
+        list.items[i] = list.items[i - 1];
+        i -= 1;
+    }
+    list.items[at] = x;
+    list.len = end;
+}
+
+fn window_end(y: i32) -> i32 {
+    y + (1 - y).rem_euclid(3)
+}
+
+impl<'a> Moves<'a> {
+    pub fn new(model: &'a Model, codes: &Codes, truth: &'a [Option<f64>]) -> Moves<'a> {
+        let first_year = model.systems.iter().map(|s| s.2 - 2).min().unwrap_or(0);
+        let last_year = model.systems.iter().map(|s| s.2).max().unwrap_or(0);
+        let span = (last_year - first_year + 1).max(0) as usize;
+        let mut yearly = vec![vec![None; span]; Kind::ALL.len()];
+        let mut windows = vec![vec![None; span]; Kind::ALL.len()];
+        for (i, (kind, years, year)) in model.systems.iter().enumerate() {
+            let k = Kind::ALL.iter().position(|x| x == kind).unwrap_or(0);
+            let y = (year - first_year) as usize;
+            if *years == 1 {
+                yearly[k][y] = Some(i);
+            } else {
+                windows[k][y] = Some(i);
+            }
+        }
+        Moves {
+            model,
+            trees: Trees::new(model, codes),
+            truth,
+            yearly,
+            windows,
+            first_year,
+        }
+    }
+
+    fn system(&self, kind: Kind, years: u8, year: i32) -> Option<usize> {
+        let k = Kind::ALL.iter().position(|x| *x == kind)?;
+        let y = usize::try_from(year - self.first_year).ok()?;
+        let table = if years == 1 {
+            &self.yearly
+        } else {
+            &self.windows
+        };
+        *table.get(k)?.get(y)?
+    }
+
+    fn var(&self, kind: Kind, years: u8, year: i32, place: u32) -> Option<u32> {
+        let s = self.system(kind, years, year)?;
+        Some(self.model.var(s, place as usize))
+    }
+
+    /// Evaluates a move's geometry for the target `form`. The profile (which count
+    /// kinds move) is chosen per direction, greedily: the target's own kind, then
+    /// whichever other kind of the population widens the move most, while any does.
+    /// With `options` none, only kinds whose changed counts are all withheld take part
+    /// (a certificate); otherwise every kind may, and each option found is pushed with
+    /// the published counts it changes. Returns the best certified width.
+    fn evaluate(&self, form: Form, m: &Move, known: &[Option<f64>], sink: &mut Sink) {
+        let t = &self.trees;
+        // The counts the move changes: (years, year, geo, combo, coefficient), each
+        // finest cell's ancestors, with what cancels left out; the windows follow their
+        // years.
+        let mut years_seen: Small<i32, 2> = Small::new();
+        let mut geos_seen: Small<u16, 8> = Small::new();
+        let mut combos_seen: Small<u8, 16> = Small::new();
+        for &(y, l, c, _) in m.cells.as_slice() {
+            if !years_seen.as_slice().contains(&y) {
+                years_seen.push(y);
+            }
+            for &g in &t.geo_up[l as usize] {
+                if !geos_seen.as_slice().contains(&g) {
+                    geos_seen.push(g);
+                }
+            }
+            for &q in &t.combo_up[c as usize] {
+                if !combos_seen.as_slice().contains(&q) {
+                    combos_seen.push(q);
+                }
+            }
+        }
+        let slot = |xs: &[u16], x: u16| xs.iter().position(|a| *a == x).unwrap_or(0);
+        let mut grid = [[[0.0f64; 16]; 8]; 2];
+        for &(y, l, c, sign) in m.cells.as_slice() {
+            let ys = years_seen
+                .as_slice()
+                .iter()
+                .position(|a| *a == y)
+                .unwrap_or(0);
+            for &g in &t.geo_up[l as usize] {
+                let gs = slot(geos_seen.as_slice(), g);
+                for &q in &t.combo_up[c as usize] {
+                    let qs = combos_seen
+                        .as_slice()
+                        .iter()
+                        .position(|a| *a == q)
+                        .unwrap_or(0);
+                    grid[ys][gs][qs] += sign;
+                }
+            }
+        }
+        // Windows: the sum of their years' changes (two years of one window cancel).
+        let mut merged: Small<(u8, i32, u16, u8, f64), 256> = Small::new();
+        let two_years = years_seen.len == 2;
+        for (ys, &y) in years_seen.as_slice().iter().enumerate() {
+            for (gs, &g) in geos_seen.as_slice().iter().enumerate() {
+                for (qs, &q) in combos_seen.as_slice().iter().enumerate() {
+                    let c = grid[ys][gs][qs];
+                    if c.abs() > 0.5 {
+                        merged.push((1, y, g, q, c));
+                    }
+                    if ys == 0 {
+                        let w = if two_years { c + grid[1][gs][qs] } else { c };
+                        if w.abs() > 0.5 {
+                            merged.push((3, window_end(y), g, q, w));
+                        }
+                    }
+                }
+            }
+        }
+        if merged.full || geos_seen.full || combos_seen.full || years_seen.full {
+            return;
+        }
+        let merged = merged.as_slice();
+        let (fa, fb) = match form {
+            Form::One(a) => (a, u32::MAX),
+            Form::Diff(a, b) => (a, b),
+        };
+        let kinds = population(self.model.system_of(fa).0);
+        // Per kind of the population: usable (no absent count changes), movable (no
+        // published count changes), its coefficient on the target, the published
+        // counts it changes.
+        let mut usable = [false; 7];
+        let mut movable = [false; 7];
+        let mut coef = [0.0f64; 7];
+        let mut costs: [Vec<u32>; 7] = Default::default();
+        let collect = matches!(sink, Sink::Options(_));
+        let first_year = m.cells.as_slice().first().map_or(0, |c| c.0);
+        'kinds: for (i, &kind) in kinds.iter().enumerate() {
+            if self.system(kind, 1, first_year).is_none() {
+                continue;
+            }
+            for &(years, year, g, q, c) in merged {
+                let Some(s) = self.system(kind, years, year) else {
+                    continue;
+                };
+                let place = t.place(g, q);
+                if place == u32::MAX {
+                    continue 'kinds;
+                }
+                let v = self.model.var(s, place as usize);
+                if !self.model.carried[v as usize] {
+                    continue 'kinds;
+                }
+                if known[v as usize].is_some() {
+                    if !collect {
+                        continue 'kinds;
+                    }
+                    costs[i].push(v);
+                }
+                if v == fa {
+                    coef[i] += c;
+                } else if v == fb {
+                    coef[i] -= c;
+                }
+            }
+            usable[i] = true;
+            movable[i] = costs[i].is_empty();
+        }
+        // The finest cells the move touches: (year, place, sign).
+        let mut leaves: Small<(i32, u32, f64), 8> = Small::new();
+        for &(y, l, c, sign) in m.cells.as_slice() {
+            leaves.push((y, t.place(l, c), sign));
+        }
+        // Values at those cells, per kind: (value, lower bound).
+        let mut values: [[Option<(f64, f64)>; 7]; 8] = [[None; 7]; 8];
+        for (li, &(y, place, _)) in leaves.as_slice().iter().enumerate() {
+            for (i, &kind) in kinds.iter().enumerate() {
+                if let Some(v) = self.var(kind, 1, y, place)
+                    && let Some(x) = self.truth[v as usize]
+                {
+                    values[li][i] = Some((x, self.model.lower[v as usize].max(0.0)));
+                }
+            }
+        }
+        // Nesting pairs as positions in `kinds`.
+        let mut pairs: Small<(usize, usize), 9> = Small::new();
+        for (big, small) in NESTED {
+            if let (Some(bi), Some(si)) = (
+                kinds.iter().position(|k| *k == big),
+                kinds.iter().position(|k| *k == small),
+            ) {
+                pairs.push((bi, si));
+            }
+        }
+        // How far the profile can move `dir`, and at which cells that is limited.
+        let capacity = |profile: u8, dir: f64| -> (f64, u8) {
+            let mut cap = f64::INFINITY;
+            let limited = 0u8;
+            for (li, &(_, _, sigma)) in leaves.as_slice().iter().enumerate() {
+                let sign = dir * sigma;
+                let vals = &values[li];
+                let mut here = f64::INFINITY;
+                if sign < 0.0 {
+                    for (i, v) in vals.iter().enumerate().take(kinds.len()) {
+                        if profile & (1 << i) != 0
+                            && let Some((x, lower)) = v
+                        {
+                            here = here.min(x - lower);
+                        }
+                    }
+                }
+                for &(bi, si) in pairs.as_slice() {
+                    let (in_big, in_small) = (profile & (1 << bi) != 0, profile & (1 << si) != 0);
+                    if in_big == in_small {
+                        continue;
+                    }
+                    // small − big rises when small rises alone or big falls alone.
+                    let rises = if in_small { sign > 0.0 } else { sign < 0.0 };
+                    if rises && let (Some((b, _)), Some((s, _))) = (vals[bi], vals[si]) {
+                        here = here.min(b - s);
+                    }
+                }
+                cap = cap.min(here);
+            }
+            (cap.max(0.0), limited)
+        };
+        // Variants: which kind carries the target (a difference: one side or the other,
+        // never both).
+        let mut variants: Small<(usize, Option<usize>), 2> = Small::new();
+        let index = |v: u32| kinds.iter().position(|k| *k == self.model.system_of(v).0);
+        match form {
+            Form::One(a) => {
+                if let Some(i) = index(a) {
+                    variants.push((i, None));
+                }
+            }
+            Form::Diff(a, b) => {
+                if let (Some(i), Some(j)) = (index(a), index(b)) {
+                    variants.push((i, Some(j)));
+                    variants.push((j, Some(i)));
+                }
+            }
+        }
+        for &(req, forbid) in variants.as_slice() {
+            if !usable[req] || coef[req].abs() < 0.5 {
+                continue;
+            }
+            for only_movable in [true, false] {
+                if (only_movable && !movable[req]) || (!only_movable && !collect) {
+                    continue;
+                }
+                let ok = |i: usize| if only_movable { movable[i] } else { usable[i] };
+                // The kinds nested above and below the target's kind (usable ones).
+                let (mut above, mut below): (u8, u8) = (0, 0);
+                for (dir_mask, up) in [(&mut above, true), (&mut below, false)] {
+                    let mut frontier: u8 = 1 << req;
+                    while frontier != 0 {
+                        let mut next = 0u8;
+                        for &(bi, si) in pairs.as_slice() {
+                            let (from, to) = if up { (si, bi) } else { (bi, si) };
+                            if frontier & (1 << from) != 0 && ok(to) && Some(to) != forbid {
+                                next |= 1 << to;
+                            }
+                        }
+                        next &= !*dir_mask;
+                        *dir_mask |= next;
+                        frontier = next;
+                    }
+                }
+                for dir in [1.0f64, -1.0] {
+                    // Start from the best of: the kind alone, with what is above it, with
+                    // what is below it, with both; then add kinds greedily.
+                    let base: u8 = 1 << req;
+                    let (mut profile, mut cap) =
+                        [base, base | above, base | below, base | above | below]
+                            .into_iter()
+                            .map(|p| (p, capacity(p, dir).0))
+                            .fold((base, f64::NEG_INFINITY), |best, x| {
+                                if x.1 > best.1 + EPSILON { x } else { best }
+                            });
+                    loop {
+                        let mut improved: Option<(usize, f64)> = None;
+                        for i in 0..kinds.len() {
+                            if !ok(i) || profile & (1 << i) != 0 || Some(i) == forbid {
+                                continue;
+                            }
+                            let c = capacity(profile | (1 << i), dir).0;
+                            if c > cap + EPSILON && improved.is_none_or(|(_, b)| c > b) {
+                                improved = Some((i, c));
+                            }
+                        }
+                        match improved {
+                            Some((i, c)) => {
+                                profile |= 1 << i;
+                                cap = c;
+                            }
+                            None => break,
+                        }
+                    }
+                    if cap <= 0.0 {
+                        continue;
+                    }
+                    let pairs = nesting_positions(kinds);
+                    let touches: Vec<Touch> = leaves
+                        .as_slice()
+                        .iter()
+                        .enumerate()
+                        .map(|(li, &(y, place, sigma))| {
+                            let mut t = Touch {
+                                year: y,
+                                place,
+                                pairs,
+                                change: [0.0; 7],
+                                value: [0.0; 7],
+                                lower: [0.0; 7],
+                                present: 0,
+                            };
+                            for (i, value) in values[li].iter().enumerate().take(kinds.len()) {
+                                if profile & (1 << i) != 0 {
+                                    t.change[i] = dir * sigma;
+                                }
+                                if let Some((x, lower)) = *value {
+                                    t.value[i] = x;
+                                    t.lower[i] = lower;
+                                    t.present |= 1 << i;
+                                }
+                            }
+                            t
+                        })
+                        .collect();
+                    // Which way the target goes when the move goes `dir`.
+                    let width = if (coef[req] > 0.0) == (dir > 0.0) {
+                        Width { up: cap, down: 0.0 }
+                    } else {
+                        Width { up: 0.0, down: cap }
+                    };
+                    match sink {
+                        Sink::Allowed(out) => out.push(Evaluated {
+                            published: Vec::new(),
+                            width,
+                            touches,
+                        }),
+                        Sink::Options(out) => {
+                            let mut list: Vec<u32> = (0..kinds.len())
+                                .filter(|i| profile & (1 << i) != 0)
+                                .flat_map(|i| costs[i].iter().copied())
+                                .collect();
+                            list.sort_unstable();
+                            list.dedup();
+                            out.push(Evaluated {
+                                published: list,
+                                width,
+                                touches,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `f` with every move worth trying for a target, in a fixed order, until `f`
+    /// says stop: from each of the largest finest cells under the target, the diagonals
+    /// and rectangles with the nearest partners (kommuner of the same region first,
+    /// sibling placements first), in its own year and against the other years of its
+    /// window, and the cell alone.
+    fn each_candidate(&self, form: Form, f: &mut dyn FnMut(&Move) -> bool) {
+        let v = form.vars().next().unwrap_or(0);
+        let (kind, years, year) = self.model.system_of(v);
+        let place = v as usize % self.model.places.len();
+        let t = &self.trees;
+        let (g, q) = (t.geo_of[place], t.combo_of[place]);
+        let start_years: Small<i32, 3> = {
+            let mut s = Small::new();
+            if years == 3 {
+                (year - 2..=year).for_each(|y| s.push(y));
+            } else {
+                s.push(year);
+            }
+            s
+        };
+        let inside = &t.kommuner_under[g as usize];
+        let inside_leaves = &t.leaves_under[q as usize];
+        let exists = |y: i32, l: u16, c: u8| {
+            self.var(kind, 1, y, t.place(l, c))
+                .is_some_and(|v| self.model.carried[v as usize])
+        };
+        let value = |y: i32, l: u16, c: u8| {
+            self.var(kind, 1, y, t.place(l, c))
+                .and_then(|v| self.truth[v as usize])
+                .unwrap_or(0.0)
+        };
+        for &y in start_years.as_slice() {
+            // Starts: the largest finest cells under the target.
+            let mut cells: Vec<(f64, u16, u8)> = Vec::new();
+            for &l in inside {
+                for &c in inside_leaves {
+                    if exists(y, l, c) {
+                        cells.push((value(y, l, c), l, c));
+                    }
+                }
+            }
+            cells.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            cells.truncate(if inside.len() > 1 { 8 } else { 3 });
+            // Other years of the window (the window then stays as it is).
+            let mut times: Small<Option<i32>, 3> = Small::new();
+            times.push(None);
+            if years == 1 && self.system(kind, 3, window_end(y)).is_some() {
+                let end = window_end(y);
+                (end - 2..=end)
+                    .filter(|x| *x != y)
+                    .for_each(|x| times.push(Some(x)));
+            }
+            for &(_, l, c) in &cells {
+                // Kommuner outside the target's own area: the same region first
+                // (largest first), then two of other regions.
+                let region = t.region_of[l as usize];
+                let land = t.geo_up[l as usize].last().copied().unwrap_or(0);
+                let mut near: Small<(f64, u16), 5> = Small::new();
+                let mut far: Small<(f64, u16), 2> = Small::new();
+                for &o in &t.kommuner_under[land as usize] {
+                    if inside.contains(&o) {
+                        continue;
+                    }
+                    let x = value(y, o, c);
+                    if t.region_of[o as usize] == region {
+                        keep_largest(&mut near, (x, o));
+                    } else {
+                        keep_largest(&mut far, (x, o));
+                    }
+                }
+                let mut geo: Small<u16, 8> = Small::new();
+                near.as_slice()
+                    .iter()
+                    .chain(far.as_slice())
+                    .for_each(|k| geo.push(k.1));
+                // Finest places outside the target's placement: the nearest first.
+                let root = t.combo_up[c as usize].last().copied().unwrap_or(0);
+                let mut others: Vec<(usize, u8)> = t.leaves_under[root as usize]
+                    .iter()
+                    .filter(|x| !inside_leaves.contains(x))
+                    .map(|x| {
+                        let distance = t.combo_up[*x as usize]
+                            .iter()
+                            .position(|a| t.combo_up[c as usize].contains(a))
+                            .unwrap_or(usize::MAX);
+                        (distance, *x)
+                    })
+                    .collect();
+                others.sort();
+                let mut leaf: Small<u8, 8> = Small::new();
+                others.iter().take(8).for_each(|x| leaf.push(x.1));
+                for &time in times.as_slice() {
+                    // Each pattern, then against another year of the window.
+                    let emit = |cells: &[(u16, u8, f64)], f: &mut dyn FnMut(&Move) -> bool| {
+                        let mut m = Move {
+                            cells: Small::new(),
+                        };
+                        for &(l, c, s) in cells {
+                            m.cells.push((y, l, c, s));
+                        }
+                        if let Some(y2) = time {
+                            for &(l, c, s) in cells {
+                                m.cells.push((y2, l, c, -s));
+                            }
+                        }
+                        f(&m)
+                    };
+                    // The cell alone (everything above it moves: wide when allowed).
+                    if emit(&[(l, c, 1.0)], f) {
+                        return;
+                    }
+                    // Diagonals: another kommune, another finest place, or both.
+                    for &l2 in geo.as_slice() {
+                        if emit(&[(l, c, 1.0), (l2, c, -1.0)], f) {
+                            return;
+                        }
+                    }
+                    for &c2 in leaf.as_slice() {
+                        if emit(&[(l, c, 1.0), (l, c2, -1.0)], f) {
+                            return;
+                        }
+                    }
+                    // Rectangles: two kommuner × two finest places.
+                    for &l2 in geo.as_slice() {
+                        for &c2 in leaf.as_slice() {
+                            if emit(
+                                &[(l, c, 1.0), (l, c2, -1.0), (l2, c, -1.0), (l2, c2, 1.0)],
+                                f,
+                            ) {
+                                return;
+                            }
+                        }
+                    }
+                    for &c2 in leaf.as_slice() {
+                        for &l2 in geo.as_slice() {
+                            if emit(&[(l, c, 1.0), (l2, c2, -1.0)], f) {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The width certified for a target by allowed moves alone (every count they change
+    /// withheld): the best up-range plus the best down-range; stops at `enough`.
+    pub fn certify(&self, form: Form, known: &[Option<f64>], enough: f64) -> Certificate {
+        // One pass: moves are added as they are found (stopping once the width is
+        // enough), and kept, so that if the greedy order fell short they can be packed
+        // again, the widest first.
+        let mut certificate = Certificate::default();
+        let mut found: Vec<Evaluated> = Vec::new();
+        self.each_candidate(form, &mut |m| {
+            let before = found.len();
+            self.evaluate(form, m, known, &mut Sink::Allowed(&mut found));
+            for e in &found[before..] {
+                let (up, down) = e.sides();
+                certificate.add(e.width, up, down);
+            }
+            certificate.total() >= enough
+        });
+        if certificate.total() >= enough {
+            return certificate;
+        }
+        pack(certificate, &found)
+    }
+
+    /// Every move for a target, with the published counts it would need withheld (none
+    /// for a move allowed already).
+    pub fn options(&self, form: Form, known: &[Option<f64>]) -> Vec<Evaluated> {
+        let mut out = Vec::new();
+        self.each_candidate(form, &mut |m| {
+            self.evaluate(form, m, known, &mut Sink::Options(&mut out));
+            false
+        });
+        out
+    }
+}
+
+const EPSILON: f64 = 1e-9;
+
+/// The better of `certificate` and what the moves `found` give when taken the widest
+/// first, from scratch and on top of `certificate`.
+pub fn pack<'e>(
+    mut certificate: Certificate,
+    found: impl IntoIterator<Item = &'e Evaluated>,
+) -> Certificate {
+    let mut order: Vec<&Evaluated> = found.into_iter().collect();
+    order.sort_by(|a, b| (b.width.up + b.width.down).total_cmp(&(a.width.up + a.width.down)));
+    let mut packed = Certificate::default();
+    for e in &order {
+        let (up, down) = e.sides();
+        packed.add(e.width, up, down);
+        certificate.add(e.width, up, down);
+    }
+    if packed.total() > certificate.total() {
+        packed
+    } else {
+        certificate
+    }
+}

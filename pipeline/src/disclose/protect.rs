@@ -1,0 +1,345 @@
+//! Protection (methodology.md, "Protection"): primary cells are withheld, then further
+//! (secondary) cells until every target's range is at least k wide.
+//!
+//! Targets are taken one at a time in a fixed order. A target whose range is certified k
+//! wide by moves over withheld counts alone ([`super::moves`]) needs nothing. Otherwise
+//! the cheapest move that would certify it is allowed: the published counts it changes
+//! are withheld, with every cell that publishes them. The cost of a cell is
+//! [`super::rules::cost`] (Danmark only when nothing else protects; finer placements
+//! before coarser; `alle` before the groups a reader compares, `oevrige` last; smaller
+//! denominators first). Withholding only ever widens ranges, so a target certified once
+//! stays certified: one pass over the targets protects them all. Deterministic: the same
+//! cells give the same choices.
+
+use super::moves::{Certificate, Evaluated, Moves, pack};
+use super::ranges::EPS;
+use super::rules::{cost, primary};
+use super::system::Model;
+use super::targets::{Form, Target, targets};
+use super::{Cell, Why};
+use crate::codes::Codes;
+use crate::error::{Error, Result};
+
+/// How protection went, for the log and the manifest.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Stats {
+    /// Counts (and differences) that must keep a range k wide.
+    pub targets: usize,
+    /// Of those, certified without withholding anything more.
+    pub certified_as_found: usize,
+    /// Moves allowed by withholding published counts.
+    pub moves_opened: usize,
+}
+
+/// Marks the primary cells of `cells` (true counts) at threshold k.
+pub fn mark_primary(cells: &mut [Cell], k: i64) -> Result<()> {
+    for c in cells.iter_mut() {
+        let den = c.denominator.ok_or_else(|| {
+            Error::Internal(format!(
+                "disclosure control: a cell without denominator ({} {})",
+                c.indicator, c.period
+            ))
+        })?;
+        let reasons = primary(&c.indicator, c.numerator, den, k);
+        c.why = (!reasons.is_empty()).then_some(Why::Primary(reasons));
+        c.suppressed = c.why.is_some();
+    }
+    Ok(())
+}
+
+/// Which cells are withheld and what the attacker then knows, updated cell by cell.
+struct State<'m> {
+    model: &'m Model,
+    withheld: Vec<bool>,
+    /// Per variable: the cells still publishing it.
+    open: Vec<u32>,
+    known: Vec<Option<f64>>,
+    costs: Vec<u64>,
+}
+
+/// What [`State::withhold`] changed, to take it back.
+#[derive(Default)]
+struct Undo {
+    cells: Vec<usize>,
+    vars: Vec<(u32, f64)>,
+}
+
+impl State<'_> {
+    /// What withholding a published count costs: the cells that still publish it.
+    fn freeing_cost(&self, var: u32) -> u64 {
+        self.model
+            .var_cells
+            .get(var as usize)
+            .iter()
+            .filter(|c| !self.withheld[**c as usize])
+            .map(|c| self.costs[*c as usize])
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// Withholds every cell that publishes one of `vars`.
+    fn withhold(&mut self, vars: &[u32]) -> Undo {
+        let mut undo = Undo::default();
+        for v in vars {
+            for c in self.model.var_cells.get(*v as usize) {
+                let c = *c as usize;
+                if self.withheld[c] {
+                    continue;
+                }
+                self.withheld[c] = true;
+                undo.cells.push(c);
+                for var in self.model.cell_vars[c].published() {
+                    self.open[var as usize] -= 1;
+                    if self.open[var as usize] == 0
+                        && let Some(x) = self.known[var as usize].take()
+                    {
+                        undo.vars.push((var, x));
+                    }
+                }
+            }
+        }
+        undo
+    }
+
+    fn undo(&mut self, undo: Undo) {
+        for c in undo.cells {
+            self.withheld[c] = false;
+            for var in self.model.cell_vars[c].published() {
+                self.open[var as usize] += 1;
+            }
+        }
+        for (v, x) in undo.vars {
+            self.known[v as usize] = Some(x);
+        }
+    }
+}
+
+/// Withholds cells of `cells` (true counts) in place: primary, then secondary until
+/// every target's range is at least k wide.
+pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Result<Stats> {
+    mark_primary(cells, k)?;
+    let model = Model::new(cells, codes)?;
+    let truth = model.truth(cells)?;
+    let targets = targets(&model, cells, &truth, k);
+    let moves = Moves::new(&model, codes, &truth);
+    let withheld: Vec<bool> = cells.iter().map(|c| c.suppressed).collect();
+    let known = model.knowledge(cells, &withheld)?.value;
+    let open: Vec<u32> = (0..model.vars())
+        .map(|v| {
+            model
+                .var_cells
+                .get(v)
+                .iter()
+                .filter(|c| !withheld[**c as usize])
+                .count() as u32
+        })
+        .collect();
+    let mut state = State {
+        model: &model,
+        withheld,
+        open,
+        known,
+        costs: cells
+            .iter()
+            .map(|c| {
+                cost(
+                    c.geo_code,
+                    &c.group,
+                    &c.placement,
+                    c.denominator.unwrap_or(0),
+                )
+            })
+            .collect(),
+    };
+    let mut stats = Stats {
+        targets: targets.len(),
+        ..Stats::default()
+    };
+    let need = k as f64 - EPS;
+    // A certificate found once can be lost to a better-looking move found later (the
+    // search is greedy), so the pass repeats over what is not certified at its end.
+    let mut todo: Vec<usize> = (0..targets.len()).collect();
+    for pass in 0..5 {
+        for &i in &todo {
+            let t = &targets[i];
+            let mut width = moves.certify(t.form, &state.known, need);
+            if pass == 0 && width.total() >= need {
+                stats.certified_as_found += 1;
+            }
+            let mut attempts = 0;
+            while width.total() < need {
+                attempts += 1;
+                if attempts > 50 {
+                    return Err(cannot(&model, cells, t, width));
+                }
+                let Some(vars) = choose(&moves, t, &mut state, &width, need) else {
+                    return Err(cannot(&model, cells, t, width));
+                };
+                tracing::trace!(
+                    target = %describe_target(&model, t),
+                    width = width.total(),
+                    withheld = vars.len(),
+                    "disclosure control: a move opened"
+                );
+                state.withhold(&vars);
+                stats.moves_opened += 1;
+                width = moves.certify(t.form, &state.known, need);
+            }
+        }
+        // A certificate found once can be lost to a better-looking move found later (the
+        // search is greedy): every target is certified again under the final pattern,
+        // exactly as the audit will.
+        let all: Vec<usize> = (0..targets.len()).collect();
+        todo = uncertified(&moves, &targets, &all, &state.known, need, threads);
+        tracing::debug!(pass, uncertified = todo.len(), "disclosure control pass");
+        if todo.is_empty() {
+            break;
+        }
+    }
+    if let Some(i) = todo.first() {
+        let width = moves.certify(targets[*i].form, &state.known, need);
+        return Err(cannot(&model, cells, &targets[*i], width));
+    }
+    for (c, w) in cells.iter_mut().zip(&state.withheld) {
+        if *w && c.why.is_none() {
+            c.why = Some(Why::Secondary);
+        }
+        c.suppressed = *w;
+    }
+    tracing::info!(
+        targets = stats.targets,
+        certified_as_found = stats.certified_as_found,
+        moves_opened = stats.moves_opened,
+        withheld = state.withheld.iter().filter(|w| **w).count(),
+        "disclosure control done"
+    );
+    Ok(stats)
+}
+
+/// The targets among `which` that moves over withheld counts do not certify k wide,
+/// certified on `threads` threads.
+pub fn uncertified(
+    moves: &Moves,
+    targets: &[Target],
+    which: &[usize],
+    known: &[Option<f64>],
+    need: f64,
+    threads: usize,
+) -> Vec<usize> {
+    let threads = threads.clamp(1, 16);
+    let chunk = which.len().div_ceil(threads).max(1);
+    let check = |part: &[usize]| -> Vec<usize> {
+        part.iter()
+            .copied()
+            .filter(|i| moves.certify(targets[*i].form, known, need).total() < need)
+            .collect()
+    };
+    let mut out: Vec<usize> = std::thread::scope(|s| {
+        let handles: Vec<_> = which
+            .chunks(chunk)
+            .map(|part| (part, s.spawn(move || check(part))))
+            .collect();
+        handles
+            .into_iter()
+            // A worker that failed is done again here: never counted as certified.
+            .flat_map(|(part, h)| h.join().unwrap_or_else(|_| check(part)))
+            .collect()
+    });
+    out.sort_unstable();
+    out
+}
+
+/// How many of the cheapest sets of published counts are tried out per step.
+const LOOK_AHEAD: usize = 16;
+
+/// The published counts to withhold next for a target. Every move that would widen it
+/// needs a set of published counts withheld; for each such set (the cheapest first),
+/// the width it would give is worked out: withholding it allows every move whose
+/// published counts it covers (withholding a cell also hides its other count, which
+/// may allow more), packed with the moves allowed already. The set with the lowest cost
+/// per unit of width gained (up to what is missing) wins: one published count withheld
+/// often allows many moves at once, which no single move shows.
+fn choose(
+    moves: &Moves,
+    t: &Target,
+    state: &mut State,
+    certificate: &Certificate,
+    need: f64,
+) -> Option<Vec<u32>> {
+    let have = certificate.total();
+    let missing = need - have;
+    let options = moves.options(t.form, &state.known);
+    let allowed: Vec<&Evaluated> = options.iter().filter(|o| o.published.is_empty()).collect();
+    let mut sets: Vec<(u64, Vec<u32>)> = Vec::new();
+    for o in &options {
+        if o.published.is_empty() || o.width.total() <= EPS {
+            continue;
+        }
+        if !sets.iter().any(|s| s.1 == o.published) {
+            let cost = o
+                .published
+                .iter()
+                .map(|v| state.freeing_cost(*v))
+                .fold(0u64, u64::saturating_add);
+            sets.push((cost, o.published.clone()));
+        }
+    }
+    sets.sort();
+    // Danmark's group figures (the headline) only when nothing else widens the target.
+    let headline = |v: &u32| {
+        let (geo, _, placement) = state.model.place_of(*v);
+        *geo == 0 && placement == "alle"
+    };
+    let mut order: Vec<usize> = (0..sets.len())
+        .filter(|i| !sets[*i].1.iter().any(headline))
+        .collect();
+    let ordinary = order.len();
+    order.extend((0..sets.len()).filter(|i| sets[*i].1.iter().any(headline)));
+    let mut best: Option<(f64, f64, usize)> = None;
+    for (n, i) in order.into_iter().enumerate() {
+        // The cheapest few are tried; more only while none widens the target.
+        if best.is_some() && (n >= LOOK_AHEAD || n >= ordinary) {
+            break;
+        }
+        let (cost, set) = (&sets[i].0, &sets[i].1);
+        let undo = state.withhold(set);
+        let hidden: Vec<u32> = {
+            let mut h: Vec<u32> = undo.vars.iter().map(|(v, _)| *v).collect();
+            h.sort_unstable();
+            h
+        };
+        state.undo(undo);
+        let usable = allowed.iter().copied().chain(
+            options
+                .iter()
+                .filter(|o| !o.published.is_empty())
+                .filter(|o| o.published.iter().all(|v| hidden.binary_search(v).is_ok())),
+        );
+        let after = pack(certificate.clone(), usable).total();
+        let gained = after - have;
+        if gained <= EPS {
+            continue;
+        }
+        let per_unit = *cost as f64 / gained.min(missing);
+        if best.is_none_or(|(p, g, _)| per_unit < p || (per_unit == p && gained > g)) {
+            best = Some((per_unit, gained, i));
+        }
+    }
+    best.map(|(_, _, i)| std::mem::take(&mut sets[i].1))
+}
+
+fn cannot(model: &Model, cells: &[Cell], t: &Target, width: Certificate) -> Error {
+    Error::Internal(format!(
+        "disclosure control cannot widen the range of {} (cell {:?}) beyond {:.2}: no move over the breakdowns reaches k",
+        describe_target(model, t),
+        cells[t.cell as usize].key(),
+        width.total()
+    ))
+}
+
+/// A target in words: the form's counts.
+pub fn describe_target(model: &Model, t: &Target) -> String {
+    match t.form {
+        Form::One(v) => model.describe(v),
+        Form::Diff(a, b) => format!("{} − {}", model.describe(a), model.describe(b)),
+    }
+}

@@ -1,0 +1,353 @@
+//! The rules of methodology.md, "Disclosure control", in one place: which counts a cell
+//! publishes, how counts nest, when a cell is primary, which nested differences are
+//! sensitive, and what withholding a cell costs.
+
+use serde::Serialize;
+
+/// What a variable of the attacker's system counts. Every cell publishes one or two
+/// counts (and a mean cell its grade sum); cells that publish the same kind at the same
+/// place and period publish the same count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The 9th-grade cohort.
+    Cohort,
+    /// Pupils who sat at least one bound exam (the denominator of fp9_grade_mean).
+    Graded,
+    /// Pupils who sat all six bound Danish and mathematics exams.
+    Participants,
+    Min2,
+    Passed,
+    Transition,
+    Almen,
+    /// The sum of the pupils' mean grades of a mean cell (not a count of persons).
+    GradeSum,
+    Persons17,
+    NoFp9By17,
+    Persons18,
+    YouthEdu18,
+    Persons25,
+    Completed25,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 14] = [
+        Kind::Cohort,
+        Kind::Graded,
+        Kind::Participants,
+        Kind::Min2,
+        Kind::Passed,
+        Kind::Transition,
+        Kind::Almen,
+        Kind::GradeSum,
+        Kind::Persons17,
+        Kind::NoFp9By17,
+        Kind::Persons18,
+        Kind::YouthEdu18,
+        Kind::Persons25,
+        Kind::Completed25,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Cohort => "cohort",
+            Kind::Graded => "graded",
+            Kind::Participants => "participants",
+            Kind::Min2 => "min2",
+            Kind::Passed => "passed",
+            Kind::Transition => "transition",
+            Kind::Almen => "almen",
+            Kind::GradeSum => "grade_sum",
+            Kind::Persons17 => "persons_17",
+            Kind::NoFp9By17 => "no_fp9_by_17",
+            Kind::Persons18 => "persons_18",
+            Kind::YouthEdu18 => "youth_edu_18",
+            Kind::Persons25 => "persons_25",
+            Kind::Completed25 => "completed_25",
+        }
+    }
+
+    /// A count of persons (every kind but the grade sum).
+    pub fn is_count(self) -> bool {
+        self != Kind::GradeSum
+    }
+}
+
+/// The counts behind an indicator's cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub numerator: Option<Kind>,
+    pub denominator: Kind,
+    /// The grade sum of a mean cell.
+    pub grade_sum: Option<Kind>,
+    /// The population that decides whether the cell exists (data-contract.md: the
+    /// 9th-grade cohort for the two sub-population indicators).
+    pub presence: Kind,
+    /// A mean, not a share.
+    pub mean: bool,
+}
+
+/// The counts an indicator publishes (methodology.md, "What must not be learned").
+pub fn counts_of(indicator: &str) -> Option<Counts> {
+    let share = |num: Kind, den: Kind| Counts {
+        numerator: Some(num),
+        denominator: den,
+        grade_sum: None,
+        presence: den,
+        mean: false,
+    };
+    Some(match indicator {
+        "fp9_participation" => share(Kind::Participants, Kind::Cohort),
+        "fp9_min2_dan_mat" => share(Kind::Min2, Kind::Cohort),
+        "fp9_min2_dan_mat_takers" => Counts {
+            presence: Kind::Cohort,
+            ..share(Kind::Min2, Kind::Participants)
+        },
+        "fp9_passed" => share(Kind::Passed, Kind::Cohort),
+        "fp9_grade_mean" => Counts {
+            numerator: None,
+            denominator: Kind::Graded,
+            grade_sum: Some(Kind::GradeSum),
+            presence: Kind::Cohort,
+            mean: true,
+        },
+        "transition_15m" => share(Kind::Transition, Kind::Cohort),
+        "school_offer_almen" => share(Kind::Almen, Kind::Cohort),
+        "youth_edu_18" => share(Kind::YouthEdu18, Kind::Persons18),
+        "youth_edu_completed_25" => share(Kind::Completed25, Kind::Persons25),
+        "no_fp9_by_17" => share(Kind::NoFp9By17, Kind::Persons17),
+        _ => return None,
+    })
+}
+
+/// The nesting of methodology.md, as (larger, smaller) pairs of one population, place
+/// and period: cohort ⊇ graded ⊇ participants ⊇ min2, participants ⊇ passed,
+/// cohort ⊇ transition, cohort ⊇ almen; an age population ⊇ its numerator.
+pub const NESTED: [(Kind, Kind); 9] = [
+    (Kind::Cohort, Kind::Graded),
+    (Kind::Graded, Kind::Participants),
+    (Kind::Participants, Kind::Min2),
+    (Kind::Participants, Kind::Passed),
+    (Kind::Cohort, Kind::Transition),
+    (Kind::Cohort, Kind::Almen),
+    (Kind::Persons17, Kind::NoFp9By17),
+    (Kind::Persons18, Kind::YouthEdu18),
+    (Kind::Persons25, Kind::Completed25),
+];
+
+/// Every pair (a, b) with a ⊇ b, directly or through other counts: the differences
+/// a − b that are counts of persons.
+pub fn nested_pairs() -> Vec<(Kind, Kind)> {
+    let mut pairs: Vec<(Kind, Kind)> = NESTED.to_vec();
+    loop {
+        let mut added = false;
+        for i in 0..pairs.len() {
+            for j in 0..pairs.len() {
+                let (a, b) = pairs[i];
+                let (c, d) = pairs[j];
+                if b == c && !pairs.contains(&(a, d)) {
+                    pairs.push((a, d));
+                    added = true;
+                }
+            }
+        }
+        if !added {
+            break;
+        }
+    }
+    pairs.sort();
+    pairs
+}
+
+/// Why a cell is primary (a cell can have several reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A share's denominator is in 1..k−1.
+    SmallDenominator,
+    /// A share's numerator is in 1..k−1.
+    SmallNumerator,
+    /// A share's complement (denominator − numerator) is in 1..k−1.
+    SmallComplement,
+    /// Group disclosure: 0 % or 100 % of a denominator in 1..2k−1.
+    AllOrNone,
+    /// A mean cell, or `fp9_min2_dan_mat_takers`: the denominator is below k, zero
+    /// included.
+    DenominatorBelowK,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 5] = [
+        Reason::SmallDenominator,
+        Reason::SmallNumerator,
+        Reason::SmallComplement,
+        Reason::AllOrNone,
+        Reason::DenominatorBelowK,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::SmallDenominator => "small_denominator",
+            Reason::SmallNumerator => "small_numerator",
+            Reason::SmallComplement => "small_complement",
+            Reason::AllOrNone => "all_or_none",
+            Reason::DenominatorBelowK => "denominator_below_k",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.name() == s)
+    }
+
+    /// The count that must not be learned: which of the cell's counts.
+    pub fn protects(self) -> Protected {
+        match self {
+            Reason::SmallDenominator | Reason::DenominatorBelowK => Protected::Denominator,
+            Reason::SmallNumerator | Reason::AllOrNone => Protected::Numerator,
+            Reason::SmallComplement => Protected::Complement,
+        }
+    }
+}
+
+/// A cell's count (or difference of counts) that a reason protects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protected {
+    Denominator,
+    Numerator,
+    /// denominator − numerator.
+    Complement,
+}
+
+/// The primary rule of methodology.md: every reason that makes the cell of `indicator`
+/// with these counts primary at threshold k (empty: not primary).
+pub fn primary(indicator: &str, numerator: Option<i64>, denominator: i64, k: i64) -> Vec<Reason> {
+    let mut out = Vec::new();
+    let small = |x: i64| (1..k).contains(&x);
+    let sub_population = matches!(indicator, "fp9_min2_dan_mat_takers" | "fp9_grade_mean");
+    if sub_population {
+        if denominator < k {
+            out.push(Reason::DenominatorBelowK);
+        }
+    } else if small(denominator) {
+        out.push(Reason::SmallDenominator);
+    }
+    if let Some(x) = numerator {
+        if small(x) {
+            out.push(Reason::SmallNumerator);
+        }
+        if small(denominator - x) {
+            out.push(Reason::SmallComplement);
+        }
+        if (1..2 * k).contains(&denominator) && (x == 0 || x == denominator) {
+            out.push(Reason::AllOrNone);
+        }
+    }
+    out
+}
+
+/// A nested difference a − b is sensitive when it is small (1..k−1).
+pub fn sensitive_difference(a: i64, b: i64, k: i64) -> bool {
+    (1..k).contains(&(a - b))
+}
+
+/// What withholding a cell costs (methodology.md, "Protection"): the persons whose
+/// figure is lost (the denominator), weighted by what the partnership compares: finer
+/// placements weigh least, then `alle` and the placement groups, then forebyggende and
+/// anbragt, udsat, and `oevrige` most (a reader comparing udsat with øvrige loses nothing
+/// when `alle` goes); a Danmark cell weighs 2¹⁶ times more (only when nothing else
+/// protects), and Danmark's group figures 2⁸ times more again (the headline). Withholding
+/// a count costs the sum over the cells that still publish it.
+pub fn cost(geo_code: i32, group: &str, placement: &str, denominator: i64) -> u64 {
+    let weight: u64 = match (group, placement) {
+        ("anbragt", "alle") => 6,
+        ("anbragt", p) if is_placement_group(p) => 3,
+        ("anbragt", _) => 2,
+        ("alle", _) => 3,
+        ("forebyggende", _) => 6,
+        ("udsat", _) => 8,
+        _ => 16,
+    };
+    let level: u64 = match (geo_code, placement) {
+        (0, "alle") => 1 << 24,
+        (0, _) => 1 << 16,
+        _ => 1,
+    };
+    (denominator.clamp(0, 1 << 30) as u64 + 1) * weight * level
+}
+
+/// The placement groups of codes/placement_codes.csv (`uoplyst` is a group and a type;
+/// as a cell it is counted with the groups).
+fn is_placement_group(p: &str) -> bool {
+    matches!(p, "familiepleje" | "institution" | "anden" | "uoplyst")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primary_follows_the_methodology() {
+        let k = 5;
+        let r = |ind: &str, x: Option<i64>, n: i64| primary(ind, x, n, k);
+        use Reason::*;
+        assert_eq!(r("fp9_passed", Some(2), 40), vec![SmallNumerator]);
+        assert_eq!(r("fp9_passed", Some(38), 40), vec![SmallComplement]);
+        assert_eq!(r("fp9_passed", Some(20), 40), vec![]);
+        // A denominator of 3: small, and 1 and 2 are small too.
+        assert_eq!(
+            r("fp9_passed", Some(1), 3),
+            vec![SmallDenominator, SmallNumerator, SmallComplement]
+        );
+        // Group disclosure: 0 % or 100 % below 2k.
+        assert_eq!(r("fp9_passed", Some(0), 7), vec![AllOrNone]);
+        assert_eq!(r("fp9_passed", Some(9), 9), vec![AllOrNone]);
+        assert_eq!(r("fp9_passed", Some(0), 10), vec![]);
+        assert_eq!(r("fp9_passed", Some(10), 10), vec![]);
+        // Any share with a denominator below 2k is primary.
+        for n in 1..10 {
+            for x in 0..=n {
+                assert!(!r("youth_edu_18", Some(x), n).is_empty(), "{x}/{n}");
+            }
+        }
+        // The sub-populations: below k, zero included.
+        assert_eq!(
+            r("fp9_min2_dan_mat_takers", Some(0), 0),
+            vec![DenominatorBelowK]
+        );
+        assert_eq!(r("fp9_grade_mean", None, 0), vec![DenominatorBelowK]);
+        assert_eq!(r("fp9_grade_mean", None, 4), vec![DenominatorBelowK]);
+        assert_eq!(r("fp9_grade_mean", None, 5), vec![]);
+    }
+
+    #[test]
+    fn nesting_is_closed_transitively() {
+        let pairs = nested_pairs();
+        use Kind::*;
+        for p in [
+            (Cohort, Participants),
+            (Cohort, Min2),
+            (Cohort, Passed),
+            (Graded, Min2),
+            (Graded, Passed),
+            (Participants, Passed),
+        ] {
+            assert!(pairs.contains(&p), "{p:?}");
+        }
+        assert!(!pairs.contains(&(Min2, Passed)));
+        assert!(!pairs.contains(&(Transition, Almen)));
+        assert_eq!(pairs.len(), 14);
+    }
+
+    #[test]
+    fn cost_prefers_alle_to_oevrige_and_fine_placements_and_keeps_danmark() {
+        assert!(cost(101, "alle", "alle", 500) < cost(101, "oevrige", "alle", 480));
+        assert!(cost(101, "anbragt", "plejefamilie", 9) < cost(101, "anbragt", "familiepleje", 9));
+        assert!(cost(101, "anbragt", "familiepleje", 9) < cost(101, "anbragt", "alle", 9));
+        assert!(cost(101, "udsat", "alle", 40) < cost(101, "udsat", "alle", 41));
+        // Size counts: a small group cell before a large type cell.
+        assert!(cost(147, "anbragt", "familiepleje", 5) < cost(101, "anbragt", "plejefamilie", 43));
+        assert!(cost(1084, "oevrige", "alle", 100_000) < cost(0, "anbragt", "uoplyst", 30));
+        assert!(cost(0, "anbragt", "plejefamilie", 500) < cost(0, "udsat", "alle", 10));
+    }
+}
