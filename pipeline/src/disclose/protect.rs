@@ -324,7 +324,15 @@ fn choose(
             best = Some((per_unit, gained, i));
         }
     }
-    best.map(|(_, _, i)| std::mem::take(&mut sets[i].1))
+    let chosen = best.map(|(_, _, i)| std::mem::take(&mut sets[i].1))?;
+    if chosen.iter().any(headline) {
+        tracing::debug!(
+            target = %describe_target(state.model, t),
+            counts = %chosen.iter().map(|v| state.model.describe(*v)).collect::<Vec<_>>().join("; "),
+            "disclosure control: nothing but Danmark's group figures widens this target"
+        );
+    }
+    Some(chosen)
 }
 
 fn cannot(model: &Model, cells: &[Cell], t: &Target, width: Certificate) -> Error {
