@@ -894,10 +894,8 @@ proptest! {
             // So wide that every target fails and reports its exact range.
             k: 1e9,
             hint: None,
-            blockers: false,
-            threads: 1,
-            skip: &HashSet::new(),
-            max_vars: ranges::MAX_EXACT_VARS,
+                threads: 1,
+                max_vars: ranges::MAX_EXACT_VARS,
         }
         .run()
         .expect("check");

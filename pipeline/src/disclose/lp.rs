@@ -10,12 +10,8 @@ use crate::error::{Error, Result};
 /// The outcome of one optimisation.
 #[derive(Debug, Clone)]
 pub enum Optimum {
-    /// The optimal value, the solution (one value per column) and the row duals.
-    Bounded {
-        value: f64,
-        x: Vec<f64>,
-        row_duals: Vec<f64>,
-    },
+    /// The optimal value and the solution (one value per column).
+    Bounded { value: f64, x: Vec<f64> },
     /// The objective is unbounded in this direction.
     Unbounded,
 }
@@ -104,7 +100,6 @@ impl Lp {
                         .map(|(j, c)| c * solution.columns()[*j])
                         .sum(),
                     x: solution.columns().to_vec(),
-                    row_duals: solution.dual_rows().to_vec(),
                 }
             }
             HighsModelStatus::Unbounded | HighsModelStatus::UnboundedOrInfeasible => {

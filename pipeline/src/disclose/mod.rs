@@ -24,7 +24,7 @@ pub mod rules;
 pub mod system;
 pub mod targets;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -196,9 +196,7 @@ pub fn attack(
         targets: &open,
         k: k as f64,
         hint: Some(&truth),
-        blockers: false,
         threads,
-        skip: &HashSet::new(),
         max_vars: ranges::MAX_EXACT_VARS,
     }
     .run()?;

@@ -7,11 +7,9 @@
 //! so every solution HiGHS returns is a certificate for every target of its component:
 //! a few solutions with objectives over many targets at once settle most of them, and
 //! only the rest are maximised (and, if need be, minimised) one by one. A target whose
-//! exact maximum and minimum are less than k apart fails, with its range and the
-//! published counts that bind it (the rows with a non-zero dual at the optimum).
+//! exact maximum and minimum are less than k apart fails, with its range.
 
-use std::collections::{BTreeMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -35,17 +33,12 @@ pub struct Finding {
     pub target: usize,
     /// The exact range [min, max]; none when the component was too large to solve.
     pub range: Option<(f64, f64)>,
-    /// Published counts whose value binds the range (non-zero duals), cheapest to free
-    /// first is the caller's choice.
-    pub blockers: Vec<u32>,
 }
 
 /// The outcome of a check.
 #[derive(Debug, Default)]
 pub struct Checked {
     pub failing: Vec<Finding>,
-    /// Signatures of the components in which every target was certified.
-    pub certified: Vec<u64>,
     pub components: usize,
     pub lps: usize,
 }
@@ -58,11 +51,7 @@ pub struct Check<'a> {
     pub k: f64,
     /// A point known to satisfy the system (the true counts), to start the certificates.
     pub hint: Option<&'a [Option<f64>]>,
-    /// Collect the binding published counts of failing targets.
-    pub blockers: bool,
     pub threads: usize,
-    /// Components (by signature) certified before: skipped.
-    pub skip: &'a HashSet<u64>,
     /// Larger components are not solved (their targets fail without a range).
     pub max_vars: usize,
 }
@@ -95,7 +84,6 @@ struct Component {
     vars: Vec<u32>,
     rows: Vec<u32>,
     targets: Vec<usize>,
-    signature: u64,
 }
 
 impl Check<'_> {
@@ -140,7 +128,6 @@ impl Check<'_> {
                             vars: Vec::new(),
                             rows: Vec::new(),
                             targets: Vec::new(),
-                            signature: 0,
                         })
                         .targets
                         .push(i);
@@ -148,15 +135,9 @@ impl Check<'_> {
                 None => {
                     // Every count of the form is published: its range is a point.
                     let value = t.form.eval(|v| self.known.value[v as usize]).unwrap_or(0.0);
-                    let blockers = t
-                        .form
-                        .vars()
-                        .filter(|v| model.carried[*v as usize])
-                        .collect();
                     out.failing.push(Finding {
                         target: i,
                         range: Some((value, value)),
-                        blockers,
                     });
                 }
             }
@@ -183,13 +164,7 @@ impl Check<'_> {
                 }
             }
         }
-        let mut components: Vec<Component> = by_root.into_values().collect();
-        for c in &mut components {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            c.vars.hash(&mut h);
-            c.signature = h.finish();
-        }
-        components.retain(|c| !self.skip.contains(&c.signature));
+        let components: Vec<Component> = by_root.into_values().collect();
         out.components = components.len();
         // Largest first, so that the threads finish together.
         let mut order: Vec<usize> = (0..components.len()).collect();
@@ -211,16 +186,13 @@ impl Check<'_> {
                 });
             }
         });
-        for (c, slot) in components.iter().zip(results) {
+        for slot in results {
             let r = slot
                 .into_inner()
                 .map_err(|_| Error::Internal("a disclosure worker panicked".into()))?
                 .ok_or_else(|| Error::Internal("a component was not checked".into()))?;
             let (failing, lps) = r?;
             out.lps += lps;
-            if failing.is_empty() {
-                out.certified.push(c.signature);
-            }
             out.failing.extend(failing);
         }
         out.failing.sort_by_key(|f| f.target);
@@ -238,7 +210,6 @@ impl Check<'_> {
                 .map(|t| Finding {
                     target: *t,
                     range: None,
-                    blockers: Vec::new(),
                 })
                 .collect();
             return Ok((failing, 0));
@@ -338,78 +309,34 @@ impl Check<'_> {
                 continue;
             }
             let (terms, constant) = &forms[i];
-            let mut duals = Vec::new();
-            let max = match lp.optimise(terms, true)? {
-                Optimum::Bounded {
-                    value,
-                    x,
-                    row_duals,
-                } => {
-                    observe(&|j| x[j], &mut lo, &mut hi);
-                    duals.push(row_duals);
-                    constant + value
-                }
-                Optimum::Unbounded => f64::INFINITY,
+            // The exact maximum, then (if the range is still narrow) the minimum; every
+            // optimum is one more feasible point for every target.
+            let mut extreme = |maximise: bool, lo: &mut [f64], hi: &mut [f64]| -> Result<f64> {
+                Ok(match lp.optimise(terms, maximise)? {
+                    Optimum::Bounded { value, x } => {
+                        observe(&|j| x[j], lo, hi);
+                        constant + value
+                    }
+                    Optimum::Unbounded if maximise => f64::INFINITY,
+                    Optimum::Unbounded => f64::NEG_INFINITY,
+                })
             };
+            let max = extreme(true, &mut lo, &mut hi)?;
             hi[i] = hi[i].max(max);
             if done(i, &lo, &hi) {
                 continue;
             }
-            let min = match lp.optimise(terms, false)? {
-                Optimum::Bounded {
-                    value,
-                    x,
-                    row_duals,
-                } => {
-                    observe(&|j| x[j], &mut lo, &mut hi);
-                    duals.push(row_duals);
-                    constant + value
-                }
-                Optimum::Unbounded => f64::NEG_INFINITY,
-            };
+            let min = extreme(false, &mut lo, &mut hi)?;
             lo[i] = lo[i].min(min);
             if done(i, &lo, &hi) {
                 continue;
             }
-            let blockers = if self.blockers {
-                self.binding(c, &duals)
-            } else {
-                Vec::new()
-            };
             failing.push(Finding {
                 target: c.targets[i],
                 range: Some((min, max)),
-                blockers,
             });
         }
         Ok((failing, lp.solves))
-    }
-
-    /// The published counts of the rows with a non-zero dual: relaxing one of them
-    /// (withholding it) is what can widen the range.
-    fn binding(&self, c: &Component, duals: &[Vec<f64>]) -> Vec<u32> {
-        let model = self.model;
-        let mut out = std::collections::BTreeSet::new();
-        for row_duals in duals {
-            let mut marginal: BTreeMap<u32, f64> = BTreeMap::new();
-            for (i, y) in row_duals.iter().enumerate() {
-                if y.abs() < 1e-9 {
-                    continue;
-                }
-                for (v, a) in model.rows.get(c.rows[i] as usize) {
-                    if self.known.value[*v as usize].is_some() && model.carried[*v as usize] {
-                        *marginal.entry(*v).or_default() += y * a;
-                    }
-                }
-            }
-            out.extend(
-                marginal
-                    .into_iter()
-                    .filter(|(_, m)| m.abs() > 1e-9)
-                    .map(|(v, _)| v),
-            );
-        }
-        out.into_iter().collect()
     }
 }
 
