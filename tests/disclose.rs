@@ -1019,4 +1019,49 @@ proptest! {
             }
         }
     }
+
+    /// The system falls apart into independent parts, one per population and three-year
+    /// window: protecting the whole gives exactly the pattern of protecting each part
+    /// alone (so protecting the parts in parallel changes nothing).
+    #[test]
+    fn populations_and_windows_are_protected_independently(
+        counts in proptest::collection::vec((0i64..12, 0i64..40), 8..30),
+        k in prop_oneof![Just(5i64), Just(7)],
+    ) {
+        let codes = Codes::embedded().expect("codes");
+        let school = random_table(&counts);
+        // The same counts as the next window (2024/2025–2026/2027) ...
+        let later: Vec<Cell> = school
+            .iter()
+            .cloned()
+            .map(|mut c| {
+                c.year += 3;
+                c.period = format!("later {}", c.period);
+                c
+            })
+            .collect();
+        // ... and as another population (the persons of 18), reversed so that the parts'
+        // cells interleave with nothing in common but the order.
+        let age: Vec<Cell> = school
+            .iter()
+            .rev()
+            .cloned()
+            .map(|mut c| {
+                c.indicator = "youth_edu_18".into();
+                c
+            })
+            .collect();
+        let alone = |part: &[Cell]| {
+            let mut cells = part.to_vec();
+            protect(&mut cells, k, &codes, 1).expect("protect");
+            cells
+        };
+        let mut expected = alone(&school);
+        expected.extend(alone(&later));
+        expected.extend(alone(&age));
+        let mut together: Vec<Cell> = school.iter().chain(&later).chain(&age).cloned().collect();
+        protect(&mut together, k, &codes, 2).expect("protect");
+        prop_assert_eq!(together, expected);
+    }
+
 }

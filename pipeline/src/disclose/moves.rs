@@ -434,7 +434,9 @@ fn keep_largest<const N: usize>(list: &mut Small<(f64, u16), N>, x: (f64, u16)) 
     list.len = end;
 }
 
-fn window_end(y: i32) -> i32 {
+/// The last year of the fixed three-year window that holds year `y` (methodology.md,
+/// "Three-year figures": windows end in years Y ≡ 1 mod 3).
+pub fn window_end(y: i32) -> i32 {
     y + (1 - y).rem_euclid(3)
 }
 
@@ -795,7 +797,7 @@ impl<'a> Moves<'a> {
     /// and rectangles with the nearest partners (kommuner of the same region first,
     /// sibling placements first), in its own year and against the other years of its
     /// window, and the cell alone.
-    fn each_candidate(&self, form: Form, f: &mut dyn FnMut(&Move) -> bool) {
+    fn each_candidate(&self, form: Form, known: &[Option<f64>], f: &mut dyn FnMut(&Move) -> bool) {
         let v = form.vars().next().unwrap_or(0);
         let (kind, years, year) = self.model.system_of(v);
         let place = v as usize % self.model.places.len();
@@ -843,11 +845,15 @@ impl<'a> Moves<'a> {
                     .for_each(|x| times.push(Some(x)));
             }
             for &(_, l, c) in &cells {
-                // Kommuner outside the target's own area: the same region first
-                // (largest first), then two of other regions.
+                // Kommuner outside the target's own area: the same region first, then
+                // two of other regions. Those whose cell is withheld already come first
+                // (largest first), so that a move costs nothing where it can; then the
+                // largest of the region (most room), which are not taken first so that
+                // not every small kommune's move runs through the big ones.
                 let region = t.region_of[l as usize];
                 let land = t.geo_up[l as usize].last().copied().unwrap_or(0);
-                let mut near: Small<(f64, u16), 5> = Small::new();
+                let mut near_withheld: Small<(f64, u16), 5> = Small::new();
+                let mut near: Small<(f64, u16), 3> = Small::new();
                 let mut far: Small<(f64, u16), 2> = Small::new();
                 for &o in &t.kommuner_under[land as usize] {
                     if inside.contains(&o) {
@@ -855,16 +861,28 @@ impl<'a> Moves<'a> {
                     }
                     let x = value(y, o, c);
                     if t.region_of[o as usize] == region {
+                        let withheld = self
+                            .var(kind, 1, y, t.place(o, c))
+                            .is_some_and(|v| known[v as usize].is_none());
+                        if withheld {
+                            keep_largest(&mut near_withheld, (x, o));
+                        }
                         keep_largest(&mut near, (x, o));
                     } else {
                         keep_largest(&mut far, (x, o));
                     }
                 }
-                let mut geo: Small<u16, 8> = Small::new();
-                near.as_slice()
+                let mut geo: Small<u16, 10> = Small::new();
+                for k in near_withheld
+                    .as_slice()
                     .iter()
+                    .chain(near.as_slice())
                     .chain(far.as_slice())
-                    .for_each(|k| geo.push(k.1));
+                {
+                    if !geo.as_slice().contains(&k.1) {
+                        geo.push(k.1);
+                    }
+                }
                 // Finest places outside the target's placement: the nearest first.
                 let root = t.combo_up[c as usize].last().copied().unwrap_or(0);
                 let mut others: Vec<(usize, u8)> = t.leaves_under[root as usize]
@@ -943,7 +961,7 @@ impl<'a> Moves<'a> {
         // again, the widest first.
         let mut certificate = Certificate::default();
         let mut found: Vec<Evaluated> = Vec::new();
-        self.each_candidate(form, &mut |m| {
+        self.each_candidate(form, known, &mut |m| {
             let before = found.len();
             self.evaluate(form, m, known, &mut Sink::Allowed(&mut found));
             for e in &found[before..] {
@@ -962,7 +980,7 @@ impl<'a> Moves<'a> {
     /// for a move allowed already).
     pub fn options(&self, form: Form, known: &[Option<f64>]) -> Vec<Evaluated> {
         let mut out = Vec::new();
-        self.each_candidate(form, &mut |m| {
+        self.each_candidate(form, known, &mut |m| {
             self.evaluate(form, m, known, &mut Sink::Options(&mut out));
             false
         });

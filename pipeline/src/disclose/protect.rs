@@ -11,9 +11,9 @@
 //! stays certified: one pass over the targets protects them all. Deterministic: the same
 //! cells give the same choices.
 
-use super::moves::{Certificate, Evaluated, Moves, pack};
+use super::moves::{Certificate, Evaluated, Moves, pack, window_end};
 use super::ranges::EPS;
-use super::rules::{cost, primary};
+use super::rules::{cost, counts_of, primary};
 use super::system::Model;
 use super::targets::{Form, Target, targets};
 use super::{Cell, Why};
@@ -115,8 +115,139 @@ impl State<'_> {
 
 /// Withholds cells of `cells` (true counts) in place: primary, then secondary until
 /// every target's range is at least k wide.
+///
+/// The attacker's system falls apart into independent parts: one per population (the
+/// 9th-grade cohort, the persons of 17, of 18, of 25: no relation links two of them) and
+/// per fixed three-year window (a year is related to other years only through its
+/// window; windows never overlap). Each part is protected on its own, the parts on
+/// `threads` threads; the pattern is the same whatever the number of threads, because no
+/// choice in one part can see another.
 pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Result<Stats> {
     mark_primary(cells, k)?;
+    let parts = parts(cells)?;
+    let threads = threads.clamp(1, 16).min(parts.len().max(1));
+    if parts.len() <= 1 {
+        return protect_part(cells, k, codes, threads);
+    }
+    // Largest parts first, so that the threads finish together.
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(parts[*i].len()));
+    let jobs: Vec<Vec<Cell>> = parts
+        .iter()
+        .map(|idx| idx.iter().map(|i| cells[*i].clone()).collect())
+        .collect();
+    let jobs: Vec<std::sync::Mutex<Option<Vec<Cell>>>> = jobs
+        .into_iter()
+        .map(|j| std::sync::Mutex::new(Some(j)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    type Done = (usize, Result<(Vec<Cell>, Stats)>);
+    let work = || -> Vec<Done> {
+        let mut done = Vec::new();
+        loop {
+            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&i) = order.get(n) else {
+                return done;
+            };
+            let taken = jobs[i].lock().ok().and_then(|mut j| j.take());
+            let Some(mut part) = taken else {
+                done.push((
+                    i,
+                    Err(Error::Internal(
+                        "disclosure control: a part taken twice".into(),
+                    )),
+                ));
+                continue;
+            };
+            let stats = protect_part(&mut part, k, codes, 1);
+            done.push((i, stats.map(|s| (part, s))));
+        }
+    };
+    let results: Vec<Done> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+        let mut all = Vec::new();
+        for h in handles {
+            match h.join() {
+                Ok(done) => all.extend(done),
+                Err(_) => all.push((
+                    usize::MAX,
+                    Err(Error::Internal(
+                        "disclosure control: a worker failed".into(),
+                    )),
+                )),
+            }
+        }
+        all
+    });
+    let mut out: Vec<Option<(Vec<Cell>, Stats)>> = (0..parts.len()).map(|_| None).collect();
+    // The first failing part in the parts' order decides the error, whatever the threads.
+    let mut failed: Vec<(usize, Error)> = Vec::new();
+    for (i, r) in results {
+        match r {
+            Ok(x) if i < out.len() => out[i] = Some(x),
+            Ok(_) => {}
+            Err(e) => failed.push((i, e)),
+        }
+    }
+    failed.sort_by_key(|f| f.0);
+    if let Some((_, e)) = failed.into_iter().next() {
+        return Err(e);
+    }
+    let mut stats = Stats::default();
+    for (idx, done) in parts.iter().zip(out) {
+        let Some((part, s)) = done else {
+            return Err(Error::Internal(
+                "disclosure control: a part was not protected".into(),
+            ));
+        };
+        stats.targets += s.targets;
+        stats.certified_as_found += s.certified_as_found;
+        stats.moves_opened += s.moves_opened;
+        for (i, c) in idx.iter().zip(part) {
+            cells[*i].suppressed = c.suppressed;
+            cells[*i].why = c.why;
+        }
+    }
+    tracing::info!(
+        parts = parts.len(),
+        targets = stats.targets,
+        certified_as_found = stats.certified_as_found,
+        moves_opened = stats.moves_opened,
+        withheld = cells.iter().filter(|c| c.suppressed).count(),
+        "disclosure control done"
+    );
+    Ok(stats)
+}
+
+/// The independent parts of the attacker's system: cell positions grouped by population
+/// and three-year window, in the order of their first cell.
+fn parts(cells: &[Cell]) -> Result<Vec<Vec<usize>>> {
+    let mut index: std::collections::HashMap<(super::rules::Kind, i32), usize> =
+        std::collections::HashMap::new();
+    let mut parts: Vec<Vec<usize>> = Vec::new();
+    for (i, c) in cells.iter().enumerate() {
+        let counts = counts_of(&c.indicator).ok_or_else(|| {
+            Error::Internal(format!(
+                "disclosure control: unknown indicator {}",
+                c.indicator
+            ))
+        })?;
+        let window = if c.years == 3 {
+            c.year
+        } else {
+            window_end(c.year)
+        };
+        let n = *index.entry((counts.presence, window)).or_insert_with(|| {
+            parts.push(Vec::new());
+            parts.len() - 1
+        });
+        parts[n].push(i);
+    }
+    Ok(parts)
+}
+
+/// Protects one independent part (primary cells already marked).
+fn protect_part(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Result<Stats> {
     let model = Model::new(cells, codes)?;
     let truth = model.truth(cells)?;
     let targets = targets(&model, cells, &truth, k);
@@ -177,7 +308,7 @@ pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Res
                 tracing::trace!(
                     target = %describe_target(&model, t),
                     width = width.total(),
-                    withheld = vars.len(),
+                    withheld = %vars.iter().map(|v| model.describe(*v)).collect::<Vec<_>>().join("; "),
                     "disclosure control: a move opened"
                 );
                 state.withhold(&vars);
@@ -205,12 +336,12 @@ pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Res
         }
         c.suppressed = *w;
     }
-    tracing::info!(
+    tracing::debug!(
         targets = stats.targets,
         certified_as_found = stats.certified_as_found,
         moves_opened = stats.moves_opened,
         withheld = state.withheld.iter().filter(|w| **w).count(),
-        "disclosure control done"
+        "disclosure control: a part done"
     );
     Ok(stats)
 }
