@@ -13,7 +13,9 @@ use skolegang::codes::Codes;
 use skolegang::disclose::rules::{Reason, primary};
 use skolegang::disclose::system::Model;
 use skolegang::disclose::targets::{Form, Target, What};
-use skolegang::disclose::{Cell, Exposure, Why, attack, mark_primary, protect, ranges};
+use skolegang::disclose::{
+    Cell, Exposure, Why, attack, mark_primary, protect, protect_with, ranges,
+};
 
 /// A finest count: kommune, `anbragt` placement type / `forebyggende` / `oevrige`,
 /// numerator (none for a mean), denominator, grade sum (a mean only).
@@ -1062,6 +1064,33 @@ proptest! {
         let mut together: Vec<Cell> = school.iter().chain(&later).chain(&age).cloned().collect();
         protect(&mut together, k, &codes, 2).expect("protect");
         prop_assert_eq!(together, expected);
+    }
+
+
+    /// Releases: cells released earlier are fixed facts. A later year and its window are
+    /// protected around them: the released cells keep their pattern exactly, and the
+    /// attack on everything together (the union of the two releases) finds nothing.
+    #[test]
+    fn released_cells_stay_as_released_and_new_ones_are_protected_around_them(
+        counts in proptest::collection::vec((0i64..12, 0i64..40), 8..30),
+        k in prop_oneof![Just(5i64), Just(7)],
+    ) {
+        let codes = Codes::embedded().expect("codes");
+        let table = random_table(&counts);
+        let (mut released, new): (Vec<Cell>, Vec<Cell>) =
+            table.into_iter().partition(|c| c.years == 1 && c.year < 2023);
+        protect(&mut released, k, &codes, 1).expect("the first release");
+        let mut together: Vec<Cell> = released.iter().cloned().chain(new).collect();
+        let fixed: Vec<bool> = (0..together.len()).map(|i| i < released.len()).collect();
+        protect_with(&mut together, &fixed, k, &codes, 2).expect("the second release");
+        prop_assert_eq!(&together[..released.len()], &released[..]);
+        let found = exposures(&together, k);
+        prop_assert!(found.is_empty(), "{found:#?}");
+        // The new year's primary cells are withheld.
+        for c in &together[released.len()..] {
+            let reasons = primary(&c.indicator, c.numerator, c.denominator.expect("den"), k);
+            prop_assert!(reasons.is_empty() || c.suppressed, "{:?}", c);
+        }
     }
 
 }

@@ -10,6 +10,7 @@ mod logs;
 mod properties;
 mod query;
 mod rankings;
+mod releases;
 mod reports;
 mod researchers;
 mod restricted;

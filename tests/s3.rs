@@ -306,6 +306,16 @@ fn a_run_reads_and_writes_s3_and_switches_current_as_an_object() {
     assert_ne!(second, first);
     assert!(second > first, "run ids sort by time");
     assert_eq!(verified_outputs(&store, &second), outputs);
+    // ... which republished every period of the first release from the store, frozen.
+    let release: serde_json::Value = serde_json::from_slice::<serde_json::Value>(
+        &get(&store, &format!("out/runs/{second}/manifest.json")).expect("manifest"),
+    )
+    .expect("json")["release"]
+        .clone();
+    assert_eq!(release["frozen_from"].as_str(), Some(first.as_str()));
+    assert!(release["frozen_periods"].as_u64() > Some(0), "{release}");
+    assert_eq!(release["new_periods"].as_array().map(Vec::len), Some(0));
+    assert_eq!(release["drift"].as_array().map(Vec::len), Some(0));
     assert!(get(&store, &format!("out/runs/{first}/manifest.json")).is_some());
 
     // The lock is an object created only if absent: a live holder refuses the run (exit

@@ -294,6 +294,9 @@ pub fn execute(cli: &Cli) -> Result<String> {
                     x.counts.rows_read, x.counts.rows_accepted, x.counts.rows_rejected
                 ));
             }
+            if let Some(release) = &manifest.release {
+                out.push_str(&format!("  {}\n", release.line()));
+            }
             out.push_str(&report.headline);
             Ok(out)
         }
@@ -441,6 +444,9 @@ fn log_summary(report: &run::RunReport, seconds: f64) {
         cells_withheld = withheld,
         files = m.outputs.len(),
         peak_rss_bytes = m.peak_rss_bytes.unwrap_or(0),
+        frozen_periods = m.release.as_ref().map_or(0, |r| r.frozen_periods),
+        new_periods = m.release.as_ref().map_or(0, |r| r.new_periods.len()),
+        drifted_cells = m.release.as_ref().map_or(0, |r| r.drift_cells()),
         "run summary"
     );
 }

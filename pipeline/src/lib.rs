@@ -21,6 +21,7 @@ pub mod pseudonym;
 pub mod publish;
 pub mod query;
 pub mod rankings;
+pub mod release;
 pub mod report;
 pub mod run;
 pub mod scan;

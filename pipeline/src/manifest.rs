@@ -46,6 +46,10 @@ pub struct Manifest {
     /// Cells suppressed per indicator and the information left (absent when the run
     /// stopped before disclosure control).
     pub disclosure: Option<crate::disclose::Summary>,
+    /// Which periods were frozen from which release, which are new, and how far the
+    /// current data drifted from the frozen ones (absent when the run stopped before
+    /// disclosure control).
+    pub release: Option<crate::release::Summary>,
 }
 
 #[derive(Debug, Clone, Serialize)]

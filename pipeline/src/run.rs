@@ -394,6 +394,7 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
     let mut outputs = outputs;
     let mut headline = String::new();
     let mut disclosure_summary = None;
+    let mut release_summary = None;
     let mut audit_failure: Option<Error> = None;
     if over.is_empty() {
         let computed = stages
@@ -413,27 +414,35 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                 |c| Some(c.cells.num_rows() as u64),
             )
             .await?;
-        let (published, disclosure, record) = stages
+        let (published, disclosure, record, release) = stages
             .time_rows(
                 "disclose",
                 async {
                     let codes = Codes::embedded()?;
-                    let mut cells = disclose::batch::cells_from_batch(&computed.cells, None)?;
-                    let stats = disclose::protect(&mut cells, k, &codes, settings.threads)?;
-                    crate::faults::point("disclose");
-                    let summary = disclose::summary(&cells, k, Some(stats));
-                    let published = disclose::batch::apply(
-                        &computed.cells,
-                        &cells,
-                        &indicators::published_schema(),
+                    // Periods the current release published are frozen (methodology.md,
+                    // "Releases"): copied forward as released, facts for the new ones.
+                    let (previous, new_series) =
+                        crate::release::previous(output, &config_json).await?;
+                    let mut plan =
+                        crate::release::plan(&computed.cells, previous.as_ref(), new_series)?;
+                    let stats = disclose::protect_with(
+                        &mut plan.cells,
+                        &plan.fixed,
+                        k,
+                        &codes,
+                        settings.threads,
                     )?;
-                    let record = disclose::record::batch(&computed.cells, &cells)?;
-                    Ok((published, summary, record))
+                    crate::faults::point("disclose");
+                    let summary = disclose::summary(&plan.cells, k, Some(stats));
+                    let (published, record) = crate::release::assemble(&plan, previous.as_ref())?;
+                    crate::release::log(&plan.summary);
+                    Ok((published, summary, record, plan.summary))
                 },
-                |(p, _, _)| Some(p.num_rows() as u64),
+                |(p, _, _, _)| Some(p.num_rows() as u64),
             )
             .await?;
         disclosure_summary = Some(disclosure);
+        release_summary = Some(release);
         // The ranking from the published cells only; the one from every cell
         // unsuppressed goes to restricted/ when asked for.
         let (rankings, restricted_rankings) = stages
@@ -629,6 +638,7 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
         stage_rows: stages.rows.clone(),
         peak_rss_bytes: crate::manifest::peak_rss_bytes(),
         disclosure: disclosure_summary,
+        release: release_summary,
     };
     dir.put("manifest.json", manifest.to_json(), None).await?;
     crate::faults::point("manifest");

@@ -157,6 +157,15 @@ async fn read_batch(
     root: &Root,
     rel: &str,
 ) -> Result<Option<datafusion::arrow::array::RecordBatch>> {
+    Ok(read_batch_and_footer(root, rel).await?.map(|(b, _)| b))
+}
+
+/// Reads a whole Parquet file as one batch, with its footer's key-value metadata
+/// (`None` when the file does not exist).
+pub async fn read_batch_and_footer(
+    root: &Root,
+    rel: &str,
+) -> Result<Option<(datafusion::arrow::array::RecordBatch, Vec<(String, String)>)>> {
     let path = root.child(rel);
     let bytes = match root.store.get(&path).await {
         Ok(r) => r.bytes().await.map_err(|e| Error::io(rel, e))?,
@@ -166,6 +175,16 @@ async fn read_batch(
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| Error::InputRejected(format!("{rel}: unreadable Parquet file: {e}")))?;
     let schema = std::sync::Arc::clone(builder.schema());
+    let footer: Vec<(String, String)> = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .map(|x| (x.key.clone(), x.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
     let reader = builder
         .build()
         .map_err(|e| Error::InputRejected(format!("{rel}: unreadable Parquet file: {e}")))?;
@@ -173,7 +192,7 @@ async fn read_batch(
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::InputRejected(format!("{rel}: {e}")))?;
     datafusion::arrow::compute::concat_batches(&schema, &batches)
-        .map(Some)
+        .map(|b| Some((b, footer)))
         .map_err(|e| Error::internal(rel, e))
 }
 

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use protect::{Stats, mark_primary, protect};
+pub use protect::{Stats, mark_primary, protect, protect_with};
 pub use rules::Reason;
 
 use crate::codes::Codes;

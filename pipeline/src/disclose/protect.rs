@@ -33,17 +33,20 @@ pub struct Stats {
 
 /// Marks the primary cells of `cells` (true counts) at threshold k.
 pub fn mark_primary(cells: &mut [Cell], k: i64) -> Result<()> {
-    for c in cells.iter_mut() {
-        let den = c.denominator.ok_or_else(|| {
-            Error::Internal(format!(
-                "disclosure control: a cell without denominator ({} {})",
-                c.indicator, c.period
-            ))
-        })?;
-        let reasons = primary(&c.indicator, c.numerator, den, k);
-        c.why = (!reasons.is_empty()).then_some(Why::Primary(reasons));
-        c.suppressed = c.why.is_some();
-    }
+    cells.iter_mut().try_for_each(|c| mark_one(c, k))
+}
+
+/// Marks one cell primary (withheld, with its reasons) or not.
+fn mark_one(c: &mut Cell, k: i64) -> Result<()> {
+    let den = c.denominator.ok_or_else(|| {
+        Error::Internal(format!(
+            "disclosure control: a cell without denominator ({} {})",
+            c.indicator, c.period
+        ))
+    })?;
+    let reasons = primary(&c.indicator, c.numerator, den, k);
+    c.why = (!reasons.is_empty()).then_some(Why::Primary(reasons));
+    c.suppressed = c.why.is_some();
     Ok(())
 }
 
@@ -51,6 +54,8 @@ pub fn mark_primary(cells: &mut [Cell], k: i64) -> Result<()> {
 struct State<'m> {
     model: &'m Model,
     withheld: Vec<bool>,
+    /// Per variable: published by a fixed cell (an earlier release), so never withheld.
+    frozen: Vec<bool>,
     /// Per variable: the cells still publishing it.
     open: Vec<u32>,
     known: Vec<Option<f64>>,
@@ -123,20 +128,58 @@ impl State<'_> {
 /// `threads` threads; the pattern is the same whatever the number of threads, because no
 /// choice in one part can see another.
 pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Result<Stats> {
-    mark_primary(cells, k)?;
-    let parts = parts(cells)?;
+    let fixed = vec![false; cells.len()];
+    protect_with(cells, &fixed, k, codes, threads)
+}
+
+/// [`protect`] with some cells *fixed*: cells of periods published in an earlier release
+/// (methodology.md, "Releases"), whose `suppressed` and `why` are as released and are
+/// never changed. They are facts of the attacker's system, and their targets must stay
+/// k wide, but only the other cells may be withheld to keep them so. A part without a
+/// cell that is not fixed was protected (and audited) when it was released and is left
+/// as it is. When no move certifies a target without withholding a fixed published cell,
+/// every cell of the part that is not fixed is withheld (which leaves the attacker what
+/// the earlier release left them); if even that does not certify it, the run fails.
+pub fn protect_with(
+    cells: &mut [Cell],
+    fixed: &[bool],
+    k: i64,
+    codes: &Codes,
+    threads: usize,
+) -> Result<Stats> {
+    if fixed.len() != cells.len() {
+        return Err(Error::Internal(
+            "disclosure control: fixed flags and cells differ in length".into(),
+        ));
+    }
+    for (c, f) in cells.iter_mut().zip(fixed) {
+        if !*f {
+            mark_one(c, k)?;
+        }
+    }
+    let parts: Vec<Vec<usize>> = parts(cells)?
+        .into_iter()
+        .filter(|p| p.iter().any(|i| !fixed[*i]))
+        .collect();
     let threads = threads.clamp(1, 16).min(parts.len().max(1));
-    if parts.len() <= 1 {
-        return protect_part(cells, k, codes, threads);
+    if parts.len() == 1 && parts[0].len() == cells.len() {
+        return protect_part(cells, fixed, k, codes, threads);
     }
     // Largest parts first, so that the threads finish together.
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by_key(|i| std::cmp::Reverse(parts[*i].len()));
-    let jobs: Vec<Vec<Cell>> = parts
+    /// One part's cells and which of them are fixed.
+    type Job = (Vec<Cell>, Vec<bool>);
+    let jobs: Vec<Job> = parts
         .iter()
-        .map(|idx| idx.iter().map(|i| cells[*i].clone()).collect())
+        .map(|idx| {
+            (
+                idx.iter().map(|i| cells[*i].clone()).collect(),
+                idx.iter().map(|i| fixed[*i]).collect(),
+            )
+        })
         .collect();
-    let jobs: Vec<std::sync::Mutex<Option<Vec<Cell>>>> = jobs
+    let jobs: Vec<std::sync::Mutex<Option<Job>>> = jobs
         .into_iter()
         .map(|j| std::sync::Mutex::new(Some(j)))
         .collect();
@@ -150,7 +193,7 @@ pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Res
                 return done;
             };
             let taken = jobs[i].lock().ok().and_then(|mut j| j.take());
-            let Some(mut part) = taken else {
+            let Some((mut part, part_fixed)) = taken else {
                 done.push((
                     i,
                     Err(Error::Internal(
@@ -159,7 +202,7 @@ pub fn protect(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Res
                 ));
                 continue;
             };
-            let stats = protect_part(&mut part, k, codes, 1);
+            let stats = protect_part(&mut part, &part_fixed, k, codes, 1);
             done.push((i, stats.map(|s| (part, s))));
         }
     };
@@ -246,8 +289,15 @@ fn parts(cells: &[Cell]) -> Result<Vec<Vec<usize>>> {
     Ok(parts)
 }
 
-/// Protects one independent part (primary cells already marked).
-fn protect_part(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Result<Stats> {
+/// Protects one independent part (primary cells already marked; `fixed` cells as
+/// released).
+fn protect_part(
+    cells: &mut [Cell],
+    fixed: &[bool],
+    k: i64,
+    codes: &Codes,
+    threads: usize,
+) -> Result<Stats> {
     let model = Model::new(cells, codes)?;
     let truth = model.truth(cells)?;
     let targets = targets(&model, cells, &truth, k);
@@ -264,11 +314,21 @@ fn protect_part(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Re
                 .count() as u32
         })
         .collect();
+    // The counts a fixed published cell publishes: never to be withheld.
+    let mut frozen = vec![false; model.vars()];
+    for (c, cell) in cells.iter().enumerate() {
+        if fixed[c] && !cell.suppressed {
+            for v in model.cell_vars[c].published() {
+                frozen[v as usize] = true;
+            }
+        }
+    }
     let mut state = State {
         model: &model,
         withheld,
         open,
         known,
+        frozen,
         costs: cells
             .iter()
             .map(|c| {
@@ -289,6 +349,7 @@ fn protect_part(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Re
     // A certificate found once can be lost to a better-looking move found later (the
     // search is greedy), so the pass repeats over what is not certified at its end.
     let mut todo: Vec<usize> = (0..targets.len()).collect();
+    let mut fell_back = false;
     for pass in 0..5 {
         for &i in &todo {
             let t = &targets[i];
@@ -299,11 +360,35 @@ fn protect_part(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Re
             let mut attempts = 0;
             while width.total() < need {
                 attempts += 1;
-                if attempts > 50 {
-                    return Err(cannot(&model, cells, t, width));
-                }
-                let Some(vars) = choose(&moves, t, &mut state, &width, need) else {
-                    return Err(cannot(&model, cells, t, width));
+                let chosen = if attempts > 50 {
+                    None
+                } else {
+                    choose(&moves, t, &mut state, &width, need)
+                };
+                let vars = match chosen {
+                    Some(vars) => vars,
+                    None if fixed.iter().any(|f| *f) && !fell_back => {
+                        // Back to what the earlier release left the attacker: every
+                        // cell of this part that is not fixed is withheld.
+                        fell_back = true;
+                        tracing::debug!(
+                            target = %describe_target(&model, t),
+                            "disclosure control: no move without a released cell; every new cell of this part is withheld"
+                        );
+                        let mut vars: Vec<u32> = cells
+                            .iter()
+                            .enumerate()
+                            .filter(|(c, cell)| {
+                                !fixed[*c] && !state.withheld[*c] && !cell.suppressed
+                            })
+                            .flat_map(|(c, _)| model.cell_vars[c].published())
+                            .filter(|v| !state.frozen[*v as usize])
+                            .collect();
+                        vars.sort_unstable();
+                        vars.dedup();
+                        vars
+                    }
+                    None => return Err(cannot(&model, cells, t, width)),
                 };
                 tracing::trace!(
                     target = %describe_target(&model, t),
@@ -330,7 +415,10 @@ fn protect_part(cells: &mut [Cell], k: i64, codes: &Codes, threads: usize) -> Re
         let width = moves.certify(targets[*i].form, &state.known, need);
         return Err(cannot(&model, cells, &targets[*i], width));
     }
-    for (c, w) in cells.iter_mut().zip(&state.withheld) {
+    for ((c, w), f) in cells.iter_mut().zip(&state.withheld).zip(fixed) {
+        if *f {
+            continue;
+        }
         if *w && c.why.is_none() {
             c.why = Some(Why::Secondary);
         }
@@ -402,7 +490,10 @@ fn choose(
     let allowed: Vec<&Evaluated> = options.iter().filter(|o| o.published.is_empty()).collect();
     let mut sets: Vec<(u64, Vec<u32>)> = Vec::new();
     for o in &options {
-        if o.published.is_empty() || o.width.total() <= EPS {
+        if o.published.is_empty()
+            || o.width.total() <= EPS
+            || o.published.iter().any(|v| state.frozen[*v as usize])
+        {
             continue;
         }
         if !sets.iter().any(|s| s.1 == o.published) {

@@ -1,0 +1,478 @@
+//! Releases (methodology.md, "Disclosure control" → "Releases"): a period published once
+//! is republished exactly as it was.
+//!
+//! A run reads the release that `current` points to: its published cells (the rows as
+//! written) and its private record (`disclosure/cells.parquet`: every cell's counts as
+//! released, withheld ones included, and why each was withheld). Every period of that
+//! release is *frozen*: its rows are copied forward unchanged, whatever the extracts now
+//! say, and its cells enter disclosure control as fixed facts of the attacker
+//! ([`crate::disclose::protect_with`]). Only periods the release did not have are
+//! computed and protected. Where the current data differ from a frozen period, the
+//! difference is counted (the *drift*: manifest, log) and never published.
+//!
+//! New cells must agree with what was released: a new three-year window over frozen years
+//! is the sum of its years *as released* ("window = Σ its years" holds for the attacker
+//! too), and a new indicator of a frozen period shares its counts (the cohort) with the
+//! released ones. Where that released data drifted, the new cells computed from current
+//! data would differ from it by the persons who changed, so they are not published at all
+//! (*postponed*, until a revision republishes the drifted period; not yet implemented).
+//!
+//! Freezing holds within one methodology and schema version and one disclosure-relevant
+//! configuration (`disclosure`, `exams`, `groups`); otherwise the run starts a new series
+//! that republishes every period, and says why.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::{
+    SortColumn, concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch,
+};
+use datafusion::arrow::datatypes::SchemaRef;
+use serde::Serialize;
+
+use crate::disclose::rules::{Kind, counts_of};
+use crate::disclose::{Cell, audit, batch, record};
+use crate::error::{Error, Result};
+use crate::publish::{METHODOLOGY_VERSION, SCHEMA_VERSION};
+use crate::store::Root;
+
+/// The configuration sections that change which cells exist or are withheld.
+const DISCLOSURE_RELEVANT: [&str; 3] = ["disclosure", "exams", "groups"];
+
+/// The release `current` points to.
+pub struct Previous {
+    pub run_id: String,
+    /// Its published cells (the published schema, `indicator` included).
+    pub published: RecordBatch,
+    /// Its private record.
+    pub record: RecordBatch,
+}
+
+/// What a run did with the releases before it (the manifest's `release`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// The run whose periods were republished unchanged (none: the first release of a
+    /// series).
+    pub frozen_from: Option<String>,
+    /// Why a new series started although `current` held a release.
+    pub new_series: Option<String>,
+    /// Indicator × period frozen (republished as released).
+    pub frozen_periods: usize,
+    /// The periods computed for the first time (each period label once).
+    pub new_periods: Vec<String>,
+    /// Per frozen indicator × period whose current data differ: how many cells.
+    pub drift: Vec<Drift>,
+    /// New indicator × period not published because released data they must agree with
+    /// drifted: a window over a drifted released year, or a period whose counts are
+    /// shared with a drifted released one (`indicator period`). They wait for a revision.
+    pub postponed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    pub indicator: String,
+    pub period: String,
+    /// Cells whose counts differ, appear or disappear.
+    pub cells: usize,
+}
+
+impl Summary {
+    /// Cells that differ, over every frozen period.
+    pub fn drift_cells(&self) -> usize {
+        self.drift.iter().map(|d| d.cells).sum()
+    }
+}
+
+/// Drift per period: (period, cells, the indicators with their cells).
+fn drift_by_period(summary: &Summary) -> Vec<(String, usize, String)> {
+    let mut by: BTreeMap<&str, Vec<&Drift>> = BTreeMap::new();
+    for d in &summary.drift {
+        by.entry(d.period.as_str()).or_default().push(d);
+    }
+    by.into_iter()
+        .map(|(period, ds)| {
+            let cells = ds.iter().map(|d| d.cells).sum();
+            let which = ds
+                .iter()
+                .map(|d| format!("{} {}", d.indicator, d.cells))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (period.to_string(), cells, which)
+        })
+        .collect()
+}
+
+impl Summary {
+    /// One line for the run's summary: what was frozen, what is new, where the data
+    /// drifted (the periods, largest first).
+    pub fn line(&self) -> String {
+        let mut line = match (&self.frozen_from, &self.new_series) {
+            (Some(run), _) => format!(
+                "release: {} indicator periods frozen as released in run {run}; {} new periods",
+                self.frozen_periods,
+                self.new_periods.len()
+            ),
+            (None, Some(why)) => format!("release: a new series ({why})"),
+            (None, None) => "release: the first release".to_string(),
+        };
+        let mut periods = drift_by_period(self);
+        if !periods.is_empty() {
+            periods.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let shown: Vec<String> = periods
+                .iter()
+                .take(5)
+                .map(|(p, n, _)| format!("{p} {n}"))
+                .collect();
+            line.push_str(&format!(
+                "; the current data moved {} cells in {} periods (not published: {}{})",
+                self.drift_cells(),
+                periods.len(),
+                shown.join(", "),
+                if periods.len() > 5 { ", …" } else { "" }
+            ));
+        }
+        if !self.postponed.is_empty() {
+            line.push_str(&format!(
+                "; {} new indicator periods wait for a revision",
+                self.postponed.len()
+            ));
+        }
+        line
+    }
+}
+
+/// Says in the log what was frozen, what is new and where the data drifted (a line per
+/// drifted period).
+pub fn log(summary: &Summary) {
+    if let Some(why) = &summary.new_series {
+        tracing::warn!("release: a new series starts: {why}");
+    }
+    for (period, cells, indicators) in drift_by_period(summary) {
+        tracing::info!(
+            period = %period,
+            cells,
+            indicators = %indicators,
+            "release: the current data differ from the released period (kept as released; --revise is not yet implemented)"
+        );
+    }
+    for p in &summary.postponed {
+        tracing::warn!(cells = %p, "release: not published: a new period that must agree with drifted released data");
+    }
+    tracing::info!(
+        frozen_from = summary.frozen_from.as_deref().unwrap_or("none"),
+        frozen_periods = summary.frozen_periods,
+        new_periods = summary.new_periods.len(),
+        drifted_periods = summary.drift.len(),
+        drifted_cells = summary.drift_cells(),
+        "release: frozen periods republished as released"
+    );
+}
+
+/// Reads the release `current` points to, if it can be frozen to. Returns the release,
+/// or why a new series starts (none when there is no release at all).
+pub async fn previous(
+    output: &Root,
+    config: &serde_json::Value,
+) -> Result<(Option<Previous>, Option<String>)> {
+    let Some(run_id) = crate::publish::current_run(output).await? else {
+        return Ok((None, None));
+    };
+    let run = format!("runs/{run_id}");
+    let record_rel = format!("{run}/{}", record::PATH);
+    let Some((record, footer)) = audit::read_batch_and_footer(output, &record_rel).await? else {
+        return Ok((
+            None,
+            Some(format!(
+                "{run} has no disclosure record (it was made before releases were frozen)"
+            )),
+        ));
+    };
+    let footer_value = |key: &str| {
+        footer
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    for (key, ours) in [
+        ("skolegang.methodology_version", METHODOLOGY_VERSION),
+        ("skolegang.schema_version", SCHEMA_VERSION),
+    ] {
+        let theirs = footer_value(key);
+        if theirs != ours {
+            return Ok((
+                None,
+                Some(format!(
+                    "{run} was made under {key} {theirs}, this run uses {ours}: a new series republishes every period"
+                )),
+            ));
+        }
+    }
+    let theirs: serde_json::Value = serde_json::from_str(&footer_value("skolegang.configuration"))
+        .map_err(|e| {
+            Error::InputRejected(format!("{record_rel}: the footer's configuration: {e}"))
+        })?;
+    let changed: Vec<&str> = DISCLOSURE_RELEVANT
+        .into_iter()
+        .filter(|s| theirs.get(s) != config.get(s))
+        .collect();
+    if !changed.is_empty() {
+        return Ok((
+            None,
+            Some(format!(
+                "the configuration's {} differ from {run}'s: a new series republishes every period (a joint revision is not yet implemented)",
+                changed.join(", ")
+            )),
+        ));
+    }
+    let published = audit::read_published(output, &format!("{run}/published")).await?;
+    let schema = crate::indicators::published_schema();
+    let parts = published
+        .batches
+        .iter()
+        .map(|b| conform(b, &schema, &run))
+        .collect::<Result<Vec<_>>>()?;
+    let published = concat_batches(&schema, &parts).map_err(|e| Error::internal(&run, e))?;
+    Ok((
+        Some(Previous {
+            run_id,
+            published,
+            record,
+        }),
+        None,
+    ))
+}
+
+/// `batch` with the columns of `schema`, in its order and types.
+fn conform(batch: &RecordBatch, schema: &SchemaRef, what: &str) -> Result<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| -> Result<ArrayRef> {
+            let col = batch
+                .column_by_name(f.name())
+                .ok_or_else(|| Error::InputRejected(format!("{what}: no column `{}`", f.name())))?;
+            if col.data_type() == f.data_type() {
+                Ok(Arc::clone(col))
+            } else {
+                datafusion::arrow::compute::cast(col, f.data_type()).map_err(|e| {
+                    Error::InputRejected(format!("{what}: column `{}`: {e}", f.name()))
+                })
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    RecordBatch::try_new(Arc::clone(schema), columns)
+        .map_err(|e| Error::InputRejected(format!("{what}: {e}")))
+}
+
+/// What disclosure control protects, with the frozen cells first.
+pub struct Plan {
+    /// The frozen cells (as released) followed by the new ones (true counts).
+    pub cells: Vec<Cell>,
+    /// Which of `cells` are fixed.
+    pub fixed: Vec<bool>,
+    /// How many of `cells` are frozen (the first ones).
+    pub frozen: usize,
+    /// The computed rows of the new periods (the computed cells' schema).
+    pub new_rows: RecordBatch,
+    pub summary: Summary,
+}
+
+type CellKey = (String, String, i32, String, String);
+/// A cell's counts: numerator, denominator, grade sum (its bits).
+type Counts = (Option<i64>, Option<i64>, Option<u64>);
+
+fn key_of(c: &Cell) -> CellKey {
+    (
+        c.indicator.clone(),
+        c.period.clone(),
+        c.geo_code,
+        c.group.clone(),
+        c.placement.clone(),
+    )
+}
+
+/// Splits the computed cells into frozen periods (taken from `previous` as released) and
+/// new ones, and measures the drift.
+pub fn plan(
+    computed: &RecordBatch,
+    previous: Option<&Previous>,
+    new_series: Option<String>,
+) -> Result<Plan> {
+    let Some(prev) = previous else {
+        let cells = batch::cells_from_batch(computed, None)?;
+        let new_periods: BTreeSet<String> = cells.iter().map(|c| c.period.clone()).collect();
+        return Ok(Plan {
+            fixed: vec![false; cells.len()],
+            cells,
+            frozen: 0,
+            new_rows: computed.clone(),
+            summary: Summary {
+                new_series,
+                new_periods: new_periods.into_iter().collect(),
+                ..Summary::default()
+            },
+        });
+    };
+    let record_rel = format!("runs/{}/{}", prev.run_id, record::PATH);
+    let released = record::cells(&prev.record, &record_rel)?;
+    let frozen_periods: BTreeSet<(String, String)> = released
+        .iter()
+        .map(|c| (c.indicator.clone(), c.period.clone()))
+        .collect();
+    let current = batch::cells_from_batch(computed, None)?;
+    let is_new: Vec<bool> = current
+        .iter()
+        .map(|c| !frozen_periods.contains(&(c.indicator.clone(), c.period.clone())))
+        .collect();
+
+    // Drift: the frozen periods' cells as released against the current data.
+    let counts = |c: &Cell| (c.numerator, c.denominator, c.grade_sum.map(f64::to_bits));
+    let mut as_released: HashMap<CellKey, Counts> =
+        released.iter().map(|c| (key_of(c), counts(c))).collect();
+    let mut drift: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for c in current
+        .iter()
+        .zip(&is_new)
+        .filter(|(_, n)| !**n)
+        .map(|(c, _)| c)
+    {
+        let same = as_released
+            .remove(&key_of(c))
+            .is_some_and(|r| same_counts(r, counts(c)));
+        if !same {
+            *drift
+                .entry((c.indicator.clone(), c.period.clone()))
+                .or_default() += 1;
+        }
+    }
+    // Cells released that the current data no longer have.
+    for (indicator, period, ..) in as_released.into_keys() {
+        *drift.entry((indicator, period)).or_default() += 1;
+    }
+    // Indicators of one population share counts (the cohort is the denominator of five),
+    // so drift and freezing are per population and period.
+    let population = |c: &Cell| counts_of(&c.indicator).map(|k| k.presence);
+    let drifted: BTreeSet<(Option<Kind>, u8, i32)> = released
+        .iter()
+        .filter(|c| drift.contains_key(&(c.indicator.clone(), c.period.clone())))
+        .map(|c| (population(c), c.years, c.year))
+        .collect();
+    let frozen_population: BTreeSet<(Option<Kind>, u8, i32)> = released
+        .iter()
+        .map(|c| (population(c), c.years, c.year))
+        .collect();
+
+    // A new cell must agree with what was released: a window is the sum of its years as
+    // released, and a count shared with a frozen cell is the released count. Where the
+    // released data drifted, the new cell would show the difference: its indicator ×
+    // period is postponed (not published at all, so no row claims anything).
+    let over_drift = |c: &Cell| {
+        let pop = population(c);
+        let period = (pop, c.years, c.year);
+        (c.years == 3 && (c.year - 2..=c.year).any(|y| drifted.contains(&(pop, 1, y))))
+            || (frozen_population.contains(&period) && drifted.contains(&period))
+    };
+    let mut postponed: BTreeSet<String> = BTreeSet::new();
+    let keep: Vec<bool> = current
+        .iter()
+        .zip(&is_new)
+        .map(|(c, n)| {
+            if *n && over_drift(c) {
+                postponed.insert(format!("{} {}", c.indicator, c.period));
+                false
+            } else {
+                *n
+            }
+        })
+        .collect();
+    let mask: BooleanArray = keep.iter().map(|n| Some(*n)).collect();
+    let new_rows =
+        filter_record_batch(computed, &mask).map_err(|e| Error::internal("new periods", e))?;
+    let new_cells: Vec<Cell> = current
+        .into_iter()
+        .zip(&keep)
+        .filter(|(_, n)| **n)
+        .map(|(c, _)| c)
+        .collect();
+    let mut fixed = vec![true; released.len()];
+    fixed.extend(std::iter::repeat_n(false, new_cells.len()));
+    let new_periods: BTreeSet<String> = new_cells.iter().map(|c| c.period.clone()).collect();
+    let frozen = released.len();
+    let mut cells = released;
+    cells.extend(new_cells);
+    Ok(Plan {
+        cells,
+        fixed,
+        frozen,
+        new_rows,
+        summary: Summary {
+            frozen_from: Some(prev.run_id.clone()),
+            new_series: None,
+            frozen_periods: frozen_periods.len(),
+            new_periods: new_periods.into_iter().collect(),
+            drift: drift
+                .into_iter()
+                .map(|((indicator, period), cells)| Drift {
+                    indicator,
+                    period,
+                    cells,
+                })
+                .collect(),
+            postponed: postponed.into_iter().collect(),
+        },
+    })
+}
+
+fn same_counts(a: Counts, b: Counts) -> bool {
+    let grade = |x: Option<u64>| x.map(f64::from_bits);
+    a.0 == b.0
+        && a.1 == b.1
+        && match (grade(a.2), grade(b.2)) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-6 * x.abs().max(1.0),
+            (x, y) => x.is_none() && y.is_none(),
+        }
+}
+
+/// The published cells and the record of this run: the frozen rows as released, then
+/// the new ones as protected, in the computed cells' order (indicator, years, year, then
+/// each period's own order).
+pub fn assemble(plan: &Plan, previous: Option<&Previous>) -> Result<(RecordBatch, RecordBatch)> {
+    let new_cells = &plan.cells[plan.frozen..];
+    let published_schema = crate::indicators::published_schema();
+    let published = batch::apply(&plan.new_rows, new_cells, &published_schema)?;
+    let record = record::batch(&plan.new_rows, new_cells)?;
+    let Some(prev) = previous else {
+        return Ok((published, record));
+    };
+    let published = concat_batches(&published_schema, &[prev.published.clone(), published])
+        .map_err(|e| Error::internal("frozen and new cells", e))?;
+    let record_schema = record.schema();
+    let released = conform(&prev.record, &record_schema, &prev.run_id)?;
+    let record = concat_batches(&record_schema, &[released, record])
+        .map_err(|e| Error::internal("frozen and new records", e))?;
+    Ok((in_order(&published)?, in_order(&record)?))
+}
+
+/// `batch` sorted by indicator, years and year, each period's rows in their order.
+fn in_order(batch: &RecordBatch) -> Result<RecordBatch> {
+    let col = |n: &str| -> Result<ArrayRef> {
+        batch
+            .column_by_name(n)
+            .cloned()
+            .ok_or_else(|| Error::Internal(format!("cells have no column {n}")))
+    };
+    let position: ArrayRef = Arc::new(UInt32Array::from_iter_values(0..batch.num_rows() as u32));
+    let columns = [col("indicator")?, col("years")?, col("year")?, position];
+    let sort: Vec<SortColumn> = columns
+        .into_iter()
+        .map(|values| SortColumn {
+            values,
+            options: None,
+        })
+        .collect();
+    let indices =
+        lexsort_to_indices(&sort, None).map_err(|e| Error::internal("sorting cells", e))?;
+    take_record_batch(batch, &indices).map_err(|e| Error::internal("sorting cells", e))
+}
