@@ -10,7 +10,7 @@ use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::util::display::array_value_to_string;
 
 use skolegang::error::ExitCode;
-use skolegang_tests::{read_indicators, read_parquet, run_on, walk, write_parquet};
+use skolegang_tests::{cli, read_indicators, read_parquet, run_on, walk, write_parquet};
 
 /// Every published row of a run, as text, by (indicator, period).
 fn rows(run_dir: &Path) -> BTreeMap<(String, String), Vec<String>> {
@@ -49,19 +49,41 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Deletes the first `anbringelse` measure of `file` (a late correction in the register:
-/// one placed child's placement is no longer there).
-fn delete_one_placement(file: &Path) {
+/// Deletes one row of a Parquet input file, the one `pick` names.
+fn delete_row(file: &Path, pick: impl Fn(&RecordBatch) -> usize) {
     let b = read_parquet(file);
-    let kind = b.column_by_name("kind").expect("kind").as_string::<i32>();
-    let first = (0..b.num_rows())
-        .find(|i| kind.value(*i) == "anbringelse")
-        .expect("a placement");
-    let keep: BooleanArray = (0..b.num_rows()).map(|i| Some(i != first)).collect();
+    let row = pick(&b);
+    let keep: BooleanArray = (0..b.num_rows()).map(|i| Some(i != row)).collect();
     let kept: RecordBatch = filter_record_batch(&b, &keep).expect("filter");
     let dir = file.parent().expect("dir");
     let name = file.file_name().and_then(|n| n.to_str()).expect("name");
     write_parquet(dir, name, &kept);
+}
+
+/// Deletes the first `anbringelse` measure of `file` (a late correction in the register:
+/// one placed child's placement is no longer there).
+fn delete_one_placement(file: &Path) {
+    delete_row(file, |b| {
+        let kind = b.column_by_name("kind").expect("kind").as_string::<i32>();
+        (0..b.num_rows())
+            .find(|i| kind.value(*i) == "anbringelse")
+            .expect("a placement")
+    });
+}
+
+/// A work folder with a copy of the committed sample as input, and a configuration that
+/// allows the rows an earlier extract date rejects (dated after it).
+fn scenario() -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let work = tempfile::tempdir().expect("tempdir");
+    let input = work.path().join("input");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sample"),
+        &input,
+    );
+    let config = work.path().join("lenient.toml");
+    std::fs::write(&config, "max_rejected_share = 0.5\n").expect("config");
+    let config = config.to_str().expect("utf8").to_string();
+    (work, input, config)
 }
 
 /// The run folder `current` points to.
@@ -71,16 +93,8 @@ fn current_run(out: &Path) -> std::path::PathBuf {
 
 #[test]
 fn released_periods_are_frozen_drift_is_reported_and_new_periods_are_protected() {
-    let work = tempfile::tempdir().expect("tempdir");
-    let input = work.path().join("input");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sample"),
-        &input,
-    );
-    // An earlier extract date rejects the rows dated after it; allow them.
-    let config = work.path().join("lenient.toml");
-    std::fs::write(&config, "max_rejected_share = 0.5\n").expect("config");
-    let config = config.to_str().expect("utf8");
+    let (work, input, config) = scenario();
+    let config = config.as_str();
     let out = work.path().join("out");
 
     // The first release: a year earlier.
@@ -193,6 +207,66 @@ fn released_periods_are_frozen_drift_is_reported_and_new_periods_are_protected()
         Some(0)
     );
 
+    // A revision of the drifted periods, on purpose: republished from the current data,
+    // protected jointly with the release it replaces. No count published in both
+    // releases changed by 1..k−1 (k = 5): such a change would count persons.
+    let drifted: BTreeSet<String> = drift
+        .iter()
+        .map(|d| d["period"].as_str().expect("period").to_string())
+        .filter(|p| p.len() == 9 || p.len() == 4)
+        .collect();
+    let mut args = vec!["--extract-date", "2026-11-01", "--config", config];
+    for p in &drifted {
+        args.extend(["--revise", p.as_str()]);
+    }
+    assert_eq!(
+        run_on(&input, &out, &args),
+        ExitCode::Success,
+        "the joint audit passes"
+    );
+    let revised_run = current_run(&out);
+    let revised_rows = rows(&revised_run);
+    let m = manifest(&revised_run);
+    let revised: BTreeSet<String> = m["release"]["revised"]
+        .as_array()
+        .expect("revised")
+        .iter()
+        .map(|r| r["period"].as_str().expect("period").to_string())
+        .collect();
+    for p in &drifted {
+        assert!(revised.contains(p), "{p} not revised: {}", m["release"]);
+    }
+    let counts = |rows: &[String]| -> BTreeMap<String, (String, String)> {
+        rows.iter()
+            .map(|r| {
+                let f: Vec<&str> = r.split('|').collect();
+                // period|year|geo_level|geo_code|geo_name|group|placement|numerator|denominator|...
+                (f[..7].join("|"), (f[7].to_string(), f[8].to_string()))
+            })
+            .collect()
+    };
+    for (key, before) in &now {
+        let after = revised_rows.get(key).expect("still published");
+        if !revised.contains(&key.1) {
+            assert_eq!(after, before, "{key:?} is not revised and changed");
+            continue;
+        }
+        let (before, after) = (counts(before), counts(after));
+        for (cell, (num, den)) in &before {
+            let Some((num2, den2)) = after.get(cell) else {
+                continue;
+            };
+            for (a, b) in [(num, num2), (den, den2)] {
+                if let (Ok(a), Ok(b)) = (a.parse::<i64>(), b.parse::<i64>()) {
+                    assert!(
+                        !(1..5).contains(&(a - b).abs()),
+                        "{key:?} {cell}: {a} → {b} published in both releases"
+                    );
+                }
+            }
+        }
+    }
+
     // The private record keeps every cell as released, frozen ones included.
     let record = read_parquet(&second.join("disclosure/cells.parquet"));
     assert_eq!(
@@ -200,4 +274,70 @@ fn released_periods_are_frozen_drift_is_reported_and_new_periods_are_protected()
         now.values().map(Vec::len).sum::<usize>(),
         "one record row per published row"
     );
+}
+
+/// Deletes the first row of a persons file (a person withdrawn from the register: every
+/// count that held them moves by one).
+fn delete_one_person(file: &Path) {
+    delete_row(file, |_| 0);
+}
+
+fn run_id(run_dir: &Path) -> String {
+    run_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("run id")
+        .to_string()
+}
+
+#[test]
+fn audit_against_catches_a_naive_revision_and_passes_a_protected_one() {
+    let (work, input, config) = scenario();
+    let args = ["--extract-date", "2026-11-01", "--config", config.as_str()];
+    let out = work.path().join("out");
+    assert_eq!(run_on(&input, &out, &args), ExitCode::Success);
+    let first = run_id(&current_run(&out));
+
+    delete_one_person(&input.join("persons/part-2008.parquet"));
+    // Frozen: the next night republishes the release and reports the drift.
+    assert_eq!(run_on(&input, &out, &args), ExitCode::Success);
+    let frozen = current_run(&out);
+    let audit = |run: &str| {
+        cli(&[
+            "audit",
+            out.to_str().expect("utf8"),
+            "--run",
+            run,
+            "--against",
+            &first,
+        ])
+    };
+    assert_eq!(audit(&run_id(&frozen)), ExitCode::Success);
+    let drifted: BTreeSet<String> = manifest(&frozen)["release"]["drift"]
+        .as_array()
+        .expect("drift")
+        .iter()
+        .map(|d| d["period"].as_str().expect("period").to_string())
+        .filter(|p| !p.contains('\u{2013}'))
+        .collect();
+    assert!(!drifted.is_empty());
+
+    // A naive revision: the same periods computed afresh and published as they come
+    // (a run into an empty output, its folder put beside the first release). Read
+    // together with the first release, published counts that moved by one person give
+    // that person away.
+    let naive_out = work.path().join("naive");
+    assert_eq!(run_on(&input, &naive_out, &args), ExitCode::Success);
+    let naive = current_run(&naive_out);
+    copy_dir(&naive, &out.join("runs").join(run_id(&naive)));
+    assert_eq!(audit(&run_id(&naive)), ExitCode::InputRejected);
+
+    // The revision `run --revise` makes passes the same joint audit.
+    let mut revise: Vec<&str> = args.to_vec();
+    for p in &drifted {
+        revise.extend(["--revise", p.as_str()]);
+    }
+    assert_eq!(run_on(&input, &out, &revise), ExitCode::Success);
+    let revised = current_run(&out);
+    assert_eq!(audit(&run_id(&revised)), ExitCode::Success);
 }

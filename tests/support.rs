@@ -153,6 +153,7 @@ pub fn settings(input: &str, extract_date: &str) -> Settings {
         pdf: false,
         force: false,
         keep_runs: 7,
+        revise: Vec::new(),
         memory: skolegang::session::Memory::default(),
     }
 }

@@ -82,6 +82,11 @@ pub struct AuditArgs {
     /// The threshold k; default: the k recorded in the files.
     #[arg(long)]
     pub k: Option<i64>,
+    /// Attack the audited run together with this earlier release (a run id under the same
+    /// output): every count that differs between the two by 1..k−1 must keep a range at
+    /// least k wide.
+    #[arg(long, value_name = "OLD_RUN")]
+    pub against: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +172,13 @@ pub struct RunArgs {
     /// Older ones are deleted after a successful switch.
     #[arg(long, default_value_t = 7, value_name = "N")]
     pub keep_runs: usize,
+    /// Republish a period of the current release from the current extracts (a
+    /// revision; repeatable), e.g. `--revise 2021/2022`. Every released period is
+    /// otherwise republished exactly as it was; a revision is protected jointly with the
+    /// release it replaces: a count that changed by 1..k−1 is withheld and its range kept
+    /// at least k wide. The three-year windows that hold a revised year are revised too.
+    #[arg(long, value_name = "PERIOD")]
+    pub revise: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +243,7 @@ impl InputArgs {
             pdf: true,
             force: false,
             keep_runs: 7,
+            revise: Vec::new(),
             memory: crate::session::Memory {
                 limit: self
                     .memory_limit
@@ -272,6 +285,7 @@ pub fn execute(cli: &Cli) -> Result<String> {
                 pdf: !args.no_pdf,
                 force: args.force,
                 keep_runs: args.keep_runs,
+                revise: args.revise.clone(),
                 ..args.input.settings()?
             };
             let output = Root::parse(&args.output)?;
@@ -325,16 +339,34 @@ pub fn execute(cli: &Cli) -> Result<String> {
         Command::Audit(args) => {
             let root = Root::parse(&args.output)?;
             let rt = runtime(2)?;
-            let (run, report) = match &args.run {
-                Some(run) => (
-                    run.clone(),
-                    rt.block_on(disclose::audit::audit_run(&root, run, args.k))?,
-                ),
-                None => rt.block_on(disclose::audit::audit_current(&root, args.k))?,
+            let run = match &args.run {
+                Some(run) => run.clone(),
+                None => rt
+                    .block_on(crate::publish::current_run(&root))?
+                    .ok_or_else(|| {
+                        Error::InputRejected(format!("{}: no `current` run to audit", root.display))
+                    })?,
             };
+            let against = args.against.as_ref().map(|r| format!("runs/{r}"));
+            let report = rt.block_on(disclose::audit::audit_against(
+                &root,
+                &format!("runs/{run}"),
+                against.as_deref(),
+                args.k,
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
+            ))?;
             let mut out = format!(
-                "audit of run {run}: {} cells, {} withheld, k = {} ({:.1} s)\n",
-                report.cells, report.suppressed, report.k, report.seconds
+                "audit of run {run}{}: {} cells, {} withheld, k = {} ({:.1} s)\n",
+                args.against
+                    .as_ref()
+                    .map(|a| format!(" against run {a}"))
+                    .unwrap_or_default(),
+                report.cells,
+                report.suppressed,
+                report.k,
+                report.seconds
             );
             for e in &report.exposures {
                 let range = match e.range {

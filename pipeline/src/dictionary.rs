@@ -470,7 +470,7 @@ pub const TABLES: &[Table] = &[
             c(
                 "reasons",
                 "Utf8",
-                "for a primary cell, its reasons, comma-separated: `small_denominator`, `small_numerator`, `small_complement`, `all_or_none`, `denominator_below_k`",
+                "for a primary cell, its reasons, comma-separated: `small_denominator`, `small_numerator`, `small_complement`, `all_or_none`, `denominator_below_k`; in a revised period also `changed_denominator`, `changed_numerator`, `changed_complement` (a count changed by 1..k−1 from the release it replaces)",
                 "docs/disclosure.md",
             ),
         ],

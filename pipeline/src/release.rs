@@ -24,15 +24,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{
     SortColumn, concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch,
 };
 use datafusion::arrow::datatypes::SchemaRef;
 use serde::Serialize;
 
-use crate::disclose::rules::{Kind, counts_of};
-use crate::disclose::{Cell, audit, batch, record};
+use crate::disclose::rules::{Kind, Reason, counts_of};
+use crate::disclose::{Cell, Why, audit, batch, record};
 use crate::error::{Error, Result};
 use crate::publish::{METHODOLOGY_VERSION, SCHEMA_VERSION};
 use crate::store::Root;
@@ -63,10 +63,27 @@ pub struct Summary {
     pub new_periods: Vec<String>,
     /// Per frozen indicator × period whose current data differ: how many cells.
     pub drift: Vec<Drift>,
+    /// Periods republished from current data on purpose (`--revise`), each with the
+    /// release it replaces and how the joint protection accepted it.
+    pub revised: Vec<Revision>,
     /// New indicator × period not published because released data they must agree with
     /// drifted: a window over a drifted released year, or a period whose counts are
     /// shared with a drifted released one (`indicator period`). They wait for a revision.
     pub postponed: Vec<String>,
+}
+
+/// One revised period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Revision {
+    pub period: String,
+    /// The run whose release of the period this one replaces.
+    pub replaces: String,
+    /// Cells (over the period's indicators) whose counts differ from that release.
+    pub cells_changed: usize,
+    /// Of those, cells with a count that changed by 1..k−1: withheld, and the change's
+    /// range kept at least k wide by protection and audit (reasons `changed_*` in the
+    /// record).
+    pub small_changes_withheld: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -132,6 +149,19 @@ impl Summary {
                 if periods.len() > 5 { ", …" } else { "" }
             ));
         }
+        if !self.revised.is_empty() {
+            let shown: Vec<String> = self
+                .revised
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} ({} cells changed, {} withheld for small changes)",
+                        r.period, r.cells_changed, r.small_changes_withheld
+                    )
+                })
+                .collect();
+            line.push_str(&format!("; revised: {}", shown.join(", ")));
+        }
         if !self.postponed.is_empty() {
             line.push_str(&format!(
                 "; {} new indicator periods wait for a revision",
@@ -154,6 +184,15 @@ pub fn log(summary: &Summary) {
             cells,
             indicators = %indicators,
             "release: the current data differ from the released period (kept as released; --revise is not yet implemented)"
+        );
+    }
+    for r in &summary.revised {
+        tracing::info!(
+            period = %r.period,
+            replaces = %r.replaces,
+            cells_changed = r.cells_changed,
+            small_changes_withheld = r.small_changes_withheld,
+            "release: period revised from current data, protected jointly with the release it replaces"
         );
     }
     for p in &summary.postponed {
@@ -274,14 +313,16 @@ pub struct Plan {
     pub fixed: Vec<bool>,
     /// How many of `cells` are frozen (the first ones).
     pub frozen: usize,
+    /// Indicator × period of the release republished from current data (`--revise`).
+    pub revised: BTreeSet<(String, String)>,
     /// The computed rows of the new periods (the computed cells' schema).
     pub new_rows: RecordBatch,
     pub summary: Summary,
 }
 
-type CellKey = (String, String, i32, String, String);
+pub type CellKey = (String, String, i32, String, String);
 /// A cell's counts: numerator, denominator, grade sum (its bits).
-type Counts = (Option<i64>, Option<i64>, Option<u64>);
+pub type Counts = (Option<i64>, Option<i64>, Option<u64>);
 
 fn key_of(c: &Cell) -> CellKey {
     (
@@ -299,14 +340,23 @@ pub fn plan(
     computed: &RecordBatch,
     previous: Option<&Previous>,
     new_series: Option<String>,
+    revise: &[String],
+    k: i64,
 ) -> Result<Plan> {
     let Some(prev) = previous else {
+        if let Some(p) = revise.first() {
+            return Err(Error::Config(format!(
+                "--revise {p}: there is no release to revise (`current` holds none that can be frozen to{})",
+                new_series.map(|w| format!(": {w}")).unwrap_or_default()
+            )));
+        }
         let cells = batch::cells_from_batch(computed, None)?;
         let new_periods: BTreeSet<String> = cells.iter().map(|c| c.period.clone()).collect();
         return Ok(Plan {
             fixed: vec![false; cells.len()],
             cells,
             frozen: 0,
+            revised: BTreeSet::new(),
             new_rows: computed.clone(),
             summary: Summary {
                 new_series,
@@ -316,7 +366,20 @@ pub fn plan(
         });
     };
     let record_rel = format!("runs/{}/{}", prev.run_id, record::PATH);
-    let released = record::cells(&prev.record, &record_rel)?;
+    let released_all = record::cells(&prev.record, &record_rel)?;
+    let revised = revised_pairs(&released_all, revise)?;
+    let is_revised = |c: &Cell| revised.contains(&(c.indicator.clone(), c.period.clone()));
+    // The cells as released in the periods being revised: what each change is measured
+    // against.
+    let replaced: HashMap<CellKey, Counts> = released_all
+        .iter()
+        .filter(|c| is_revised(c))
+        .map(|c| (key_of(c), counts_of_cell(c)))
+        .collect();
+    let released: Vec<Cell> = released_all
+        .into_iter()
+        .filter(|c| !is_revised(c))
+        .collect();
     let frozen_periods: BTreeSet<(String, String)> = released
         .iter()
         .map(|c| (c.indicator.clone(), c.period.clone()))
@@ -328,7 +391,7 @@ pub fn plan(
         .collect();
 
     // Drift: the frozen periods' cells as released against the current data.
-    let counts = |c: &Cell| (c.numerator, c.denominator, c.grade_sum.map(f64::to_bits));
+    let counts = counts_of_cell;
     let mut as_released: HashMap<CellKey, Counts> =
         released.iter().map(|c| (key_of(c), counts(c))).collect();
     let mut drift: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -390,15 +453,23 @@ pub fn plan(
     let mask: BooleanArray = keep.iter().map(|n| Some(*n)).collect();
     let new_rows =
         filter_record_batch(computed, &mask).map_err(|e| Error::internal("new periods", e))?;
-    let new_cells: Vec<Cell> = current
+    let mut new_cells: Vec<Cell> = current
         .into_iter()
         .zip(&keep)
         .filter(|(_, n)| **n)
         .map(|(c, _)| c)
         .collect();
+    // A revision: every count that changed by 1..k−1 from the release it replaces is a
+    // count of persons whose change must keep a range k wide (its cell is withheld, the
+    // count a target of protection and audit).
+    let revisions = mark_changes(&mut new_cells, &replaced, is_revised, k);
     let mut fixed = vec![true; released.len()];
     fixed.extend(std::iter::repeat_n(false, new_cells.len()));
-    let new_periods: BTreeSet<String> = new_cells.iter().map(|c| c.period.clone()).collect();
+    let new_periods: BTreeSet<String> = new_cells
+        .iter()
+        .filter(|c| !is_revised(c))
+        .map(|c| c.period.clone())
+        .collect();
     let frozen = released.len();
     let mut cells = released;
     cells.extend(new_cells);
@@ -406,8 +477,18 @@ pub fn plan(
         cells,
         fixed,
         frozen,
+        revised,
         new_rows,
         summary: Summary {
+            revised: revisions
+                .into_iter()
+                .map(|(period, (changed, small))| Revision {
+                    period,
+                    replaces: prev.run_id.clone(),
+                    cells_changed: changed,
+                    small_changes_withheld: small,
+                })
+                .collect(),
             frozen_from: Some(prev.run_id.clone()),
             new_series: None,
             frozen_periods: frozen_periods.len(),
@@ -423,6 +504,91 @@ pub fn plan(
             postponed: postponed.into_iter().collect(),
         },
     })
+}
+
+/// Marks the cells of a revision (those `in_revision` says) whose counts changed by
+/// 1..k−1 from the release they replace (`replaced`: counts by cell; a cell absent
+/// there had none): primary with the reasons `changed_*`, so that their changed counts
+/// are targets. Returns per period (cells changed, cells marked).
+pub fn mark_changes(
+    cells: &mut [Cell],
+    replaced: &HashMap<CellKey, Counts>,
+    in_revision: impl Fn(&Cell) -> bool,
+    k: i64,
+) -> BTreeMap<String, (usize, usize)> {
+    let mut revisions: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for c in cells.iter_mut().filter(|c| in_revision(c)) {
+        let (num, den, _) = counts_of_cell(c);
+        let old = replaced.get(&key_of(c)).copied();
+        let (old_num, old_den, _) = old.unwrap_or((num.map(|_| 0), Some(0), None));
+        let small = |d: i64| (1..k).contains(&d.abs());
+        let d_den = den.unwrap_or(0) - old_den.unwrap_or(0);
+        let d_num = num.zip(old_num).map_or(0, |(a, b)| a - b);
+        let mut reasons = Vec::new();
+        if small(d_den) {
+            reasons.push(Reason::ChangedDenominator);
+        }
+        if small(d_num) {
+            reasons.push(Reason::ChangedNumerator);
+        }
+        if num.is_some() && small(d_den - d_num) {
+            reasons.push(Reason::ChangedComplement);
+        }
+        let entry = revisions.entry(c.period.clone()).or_default();
+        if d_den != 0 || d_num != 0 || old.is_none() {
+            entry.0 += 1;
+        }
+        if !reasons.is_empty() {
+            entry.1 += 1;
+            let mut all = match c.why.take() {
+                Some(Why::Primary(r)) => r,
+                _ => Vec::new(),
+            };
+            all.extend(reasons);
+            c.why = Some(Why::Primary(all));
+        }
+    }
+    revisions
+}
+
+/// Counts by cell, for [`mark_changes`].
+pub fn counts_by_cell(cells: &[Cell]) -> HashMap<CellKey, Counts> {
+    cells
+        .iter()
+        .map(|c| (key_of(c), counts_of_cell(c)))
+        .collect()
+}
+
+fn counts_of_cell(c: &Cell) -> Counts {
+    (c.numerator, c.denominator, c.grade_sum.map(f64::to_bits))
+}
+
+/// The released indicator × periods a revision of the period labels `revise` republishes:
+/// every indicator of those periods, and the released three-year windows of the same
+/// population that hold a revised year (a window is the sum of its years).
+fn revised_pairs(released: &[Cell], revise: &[String]) -> Result<BTreeSet<(String, String)>> {
+    let labels: BTreeSet<&str> = released.iter().map(|c| c.period.as_str()).collect();
+    if let Some(unknown) = revise.iter().find(|p| !labels.contains(p.as_str())) {
+        return Err(Error::Config(format!(
+            "--revise {unknown}: the current release has no period of that name (periods look like 2021/2022, 2021, 2021/2022–2023/2024)"
+        )));
+    }
+    let wanted: BTreeSet<&str> = revise.iter().map(String::as_str).collect();
+    let population = |c: &Cell| counts_of(&c.indicator).map(|k| k.presence);
+    let years: BTreeSet<(Option<Kind>, i32)> = released
+        .iter()
+        .filter(|c| c.years == 1 && wanted.contains(c.period.as_str()))
+        .map(|c| (population(c), c.year))
+        .collect();
+    Ok(released
+        .iter()
+        .filter(|c| {
+            wanted.contains(c.period.as_str())
+                || (c.years == 3
+                    && (c.year - 2..=c.year).any(|y| years.contains(&(population(c), y))))
+        })
+        .map(|c| (c.indicator.clone(), c.period.clone()))
+        .collect())
 }
 
 fn same_counts(a: Counts, b: Counts) -> bool {
@@ -446,13 +612,37 @@ pub fn assemble(plan: &Plan, previous: Option<&Previous>) -> Result<(RecordBatch
     let Some(prev) = previous else {
         return Ok((published, record));
     };
-    let published = concat_batches(&published_schema, &[prev.published.clone(), published])
+    let frozen_published = without(&prev.published, &plan.revised)?;
+    let published = concat_batches(&published_schema, &[frozen_published, published])
         .map_err(|e| Error::internal("frozen and new cells", e))?;
     let record_schema = record.schema();
-    let released = conform(&prev.record, &record_schema, &prev.run_id)?;
+    let released = without(
+        &conform(&prev.record, &record_schema, &prev.run_id)?,
+        &plan.revised,
+    )?;
     let record = concat_batches(&record_schema, &[released, record])
         .map_err(|e| Error::internal("frozen and new records", e))?;
     Ok((in_order(&published)?, in_order(&record)?))
+}
+
+/// `batch` without the rows of the indicator × periods `drop`.
+fn without(batch: &RecordBatch, drop: &BTreeSet<(String, String)>) -> Result<RecordBatch> {
+    if drop.is_empty() {
+        return Ok(batch.clone());
+    }
+    let strings = |n: &str| {
+        batch
+            .column_by_name(n)
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or_else(|| Error::Internal(format!("cells have no string column {n}")))
+    };
+    let (indicator, period) = (strings("indicator")?, strings("period")?);
+    let keep: BooleanArray = (0..batch.num_rows())
+        .map(|i| {
+            Some(!drop.contains(&(indicator.value(i).to_string(), period.value(i).to_string())))
+        })
+        .collect();
+    filter_record_batch(batch, &keep).map_err(|e| Error::internal("revised periods", e))
 }
 
 /// `batch` sorted by indicator, years and year, each period's rows in their order.

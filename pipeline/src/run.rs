@@ -42,6 +42,9 @@ pub struct Settings {
     pub force: bool,
     /// Run folders to keep (the newest; `current` always stays).
     pub keep_runs: usize,
+    /// Released periods to republish from current data (`--revise`), protected jointly
+    /// with the release they replace.
+    pub revise: Vec<String>,
     /// DataFusion's memory pool and spill folder.
     pub memory: session::Memory,
 }
@@ -316,7 +319,10 @@ pub const SPILL_DIR: &str = ".spill";
 async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
     let started = Utc::now();
     let mut stages = Stages::default();
+    // A revision is deliberate: it runs even when the input is the one `current` was
+    // made from (whose frozen periods may differ from it).
     if !settings.force
+        && settings.revise.is_empty()
         && let Some((current, version)) = publish::current_data_version(output).await?
     {
         let now = stages.time("fingerprint", fingerprint(settings)).await?;
@@ -423,8 +429,13 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                     // "Releases"): copied forward as released, facts for the new ones.
                     let (previous, new_series) =
                         crate::release::previous(output, &config_json).await?;
-                    let mut plan =
-                        crate::release::plan(&computed.cells, previous.as_ref(), new_series)?;
+                    let mut plan = crate::release::plan(
+                        &computed.cells,
+                        previous.as_ref(),
+                        new_series,
+                        &settings.revise,
+                        k,
+                    )?;
                     let stats = disclose::protect_with(
                         &mut plan.cells,
                         &plan.fixed,

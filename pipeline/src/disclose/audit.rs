@@ -203,6 +203,23 @@ pub async fn audit_folder(
     k: Option<i64>,
     threads: usize,
 ) -> Result<Report> {
+    audit_against(root, run, None, k, threads).await
+}
+
+/// Audits the run folder `run`, read together with the earlier release `against` (a
+/// run folder under the same root) when given: every period both publish is one the
+/// attacker holds twice. Periods published identically add nothing; where a cell's
+/// counts differ between the two (a revision), each count that changed by 1..k−1 is a
+/// count of persons and must keep a range at least k wide in `run` (so the change, new
+/// minus old, is at least that wide: the two releases share no relation for a revised
+/// period). A published cell with such a change fails the audit.
+pub async fn audit_against(
+    root: &Root,
+    run: &str,
+    against: Option<&str>,
+    k: Option<i64>,
+    threads: usize,
+) -> Result<Report> {
     let started = std::time::Instant::now();
     let published = format!("{run}/published");
     let Published {
@@ -221,7 +238,26 @@ pub async fn audit_folder(
             "{record_rel}: the statistician's record is missing; the audit needs it to know which withheld counts are small"
         ))
     })?;
-    let truth = record::cells(&record_batch, &record_rel)?;
+    let mut truth = record::cells(&record_batch, &record_rel)?;
+    if let Some(old_run) = against {
+        let old_rel = format!("{old_run}/{}", record::PATH);
+        let old_batch = read_batch(root, &old_rel).await?.ok_or_else(|| {
+            Error::InputRejected(format!(
+                "{old_rel}: the earlier release's record is missing; the audit needs its counts to measure the changes"
+            ))
+        })?;
+        let old = record::cells(&old_batch, &old_rel)?;
+        let periods: std::collections::BTreeSet<(String, String)> = old
+            .iter()
+            .map(|c| (c.indicator.clone(), c.period.clone()))
+            .collect();
+        crate::release::mark_changes(
+            &mut truth,
+            &crate::release::counts_by_cell(&old),
+            |c| periods.contains(&(c.indicator.clone(), c.period.clone())),
+            k,
+        );
+    }
     let codes = Codes::embedded()?;
     let exposures = attack(&cells, &truth, k, &codes, threads)?;
     let rankings = check_rankings(root, &published, &batches).await?;

@@ -13,7 +13,7 @@
 
 use super::moves::{Certificate, Evaluated, Moves, pack, window_end};
 use super::ranges::EPS;
-use super::rules::{cost, counts_of, primary};
+use super::rules::{Reason, cost, counts_of, primary};
 use super::system::Model;
 use super::targets::{Form, Target, targets};
 use super::{Cell, Why};
@@ -154,7 +154,21 @@ pub fn protect_with(
     }
     for (c, f) in cells.iter_mut().zip(fixed) {
         if !*f {
+            // A revision's changed counts (set by the caller) stay targets.
+            let changed: Vec<Reason> = match &c.why {
+                Some(Why::Primary(r)) => r.iter().copied().filter(|r| r.is_change()).collect(),
+                _ => Vec::new(),
+            };
             mark_one(c, k)?;
+            if !changed.is_empty() {
+                let mut reasons = match c.why.take() {
+                    Some(Why::Primary(r)) => r,
+                    _ => Vec::new(),
+                };
+                reasons.extend(changed);
+                c.why = Some(Why::Primary(reasons));
+                c.suppressed = true;
+            }
         }
     }
     let parts: Vec<Vec<usize>> = parts(cells)?

@@ -174,15 +174,25 @@ pub enum Reason {
     /// A mean cell, or `fp9_min2_dan_mat_takers`: the denominator is below k, zero
     /// included.
     DenominatorBelowK,
+    /// A revision (methodology.md, "Releases"): the denominator changed by 1..k−1 from
+    /// the release it replaces (the change is a count of persons).
+    ChangedDenominator,
+    /// A revision: the numerator changed by 1..k−1.
+    ChangedNumerator,
+    /// A revision: the complement changed by 1..k−1.
+    ChangedComplement,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 5] = [
+    pub const ALL: [Reason; 8] = [
         Reason::SmallDenominator,
         Reason::SmallNumerator,
         Reason::SmallComplement,
         Reason::AllOrNone,
         Reason::DenominatorBelowK,
+        Reason::ChangedDenominator,
+        Reason::ChangedNumerator,
+        Reason::ChangedComplement,
     ];
 
     pub fn name(self) -> &'static str {
@@ -192,6 +202,9 @@ impl Reason {
             Reason::SmallComplement => "small_complement",
             Reason::AllOrNone => "all_or_none",
             Reason::DenominatorBelowK => "denominator_below_k",
+            Reason::ChangedDenominator => "changed_denominator",
+            Reason::ChangedNumerator => "changed_numerator",
+            Reason::ChangedComplement => "changed_complement",
         }
     }
 
@@ -202,10 +215,22 @@ impl Reason {
     /// The count that must not be learned: which of the cell's counts.
     pub fn protects(self) -> Protected {
         match self {
-            Reason::SmallDenominator | Reason::DenominatorBelowK => Protected::Denominator,
-            Reason::SmallNumerator | Reason::AllOrNone => Protected::Numerator,
-            Reason::SmallComplement => Protected::Complement,
+            Reason::SmallDenominator | Reason::DenominatorBelowK | Reason::ChangedDenominator => {
+                Protected::Denominator
+            }
+            Reason::SmallNumerator | Reason::AllOrNone | Reason::ChangedNumerator => {
+                Protected::Numerator
+            }
+            Reason::SmallComplement | Reason::ChangedComplement => Protected::Complement,
         }
+    }
+
+    /// A reason that comes from a revision, not from the threshold rule.
+    pub fn is_change(self) -> bool {
+        matches!(
+            self,
+            Reason::ChangedDenominator | Reason::ChangedNumerator | Reason::ChangedComplement
+        )
     }
 }
 
