@@ -340,4 +340,12 @@ fn audit_against_catches_a_naive_revision_and_passes_a_protected_one() {
     assert_eq!(run_on(&input, &out, &revise), ExitCode::Success);
     let revised = current_run(&out);
     assert_eq!(audit(&run_id(&revised)), ExitCode::Success);
+    // The reports say which figures were revised.
+    let report =
+        std::fs::read_to_string(revised.join("published/reports/101-koebenhavn/rapport.html"))
+            .expect("report");
+    for p in &drifted {
+        assert!(report.contains(p.as_str()), "{p} not named in the report");
+    }
+    assert!(report.contains("»revideret«"), "no word of the revision");
 }

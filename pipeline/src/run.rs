@@ -586,6 +586,10 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                 k,
             );
             basis.parquet_metadata = dir.metadata.clone();
+            basis.revised_periods = release_summary
+                .as_ref()
+                .map(|r| r.revised.iter().map(|x| x.period.clone()).collect())
+                .unwrap_or_default();
             let rendered = stages
                 .time("reports", async {
                     let rendered =

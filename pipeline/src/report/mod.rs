@@ -46,6 +46,9 @@ pub struct Basis {
     /// The footer metadata of the run's Parquet files, for `indikatorer.parquet`.
     #[serde(skip)]
     pub parquet_metadata: Vec<(&'static str, String)>,
+    /// The periods this release revised (`run --revise`), marked "revideret".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revised_periods: Vec<String>,
 }
 
 impl Basis {
@@ -64,6 +67,7 @@ impl Basis {
             rows_rejected: rejected,
             k,
             parquet_metadata: Vec::new(),
+            revised_periods: Vec::new(),
         }
     }
 }
@@ -196,7 +200,8 @@ pub fn render(
     codes: &Codes,
     basis: &Basis,
 ) -> Result<Rendered> {
-    let published = Published::from_batch(cells)?;
+    let mut published = Published::from_batch(cells)?;
+    published.mark_revised(&basis.revised_periods);
     let ranks = model::ranks(rankings, codes)?;
     let env = templates::environment()?;
     let danmark = Area {

@@ -30,6 +30,8 @@ pub struct Published {
     cells: HashMap<Key, Figure>,
     /// Per indicator: its periods, by year.
     periods: BTreeMap<String, BTreeMap<i32, String>>,
+    /// Periods this release revised (methodology.md, "Releases"): marked "revideret".
+    revised: std::collections::BTreeSet<String>,
 }
 
 /// A column of the published cells or the ranking, by name.
@@ -88,7 +90,16 @@ impl Published {
                 figure,
             );
         }
-        Ok(Published { cells, periods })
+        Ok(Published {
+            cells,
+            periods,
+            revised: Default::default(),
+        })
+    }
+
+    /// Marks the periods this release revised: their titles say "revideret".
+    pub fn mark_revised(&mut self, periods: &[String]) {
+        self.revised.extend(periods.iter().cloned());
     }
 
     pub fn get(
@@ -108,13 +119,20 @@ impl Published {
         ))
     }
 
-    /// The latest (year, period) of an indicator.
-    pub fn latest(&self, indicator: &str) -> Option<(i32, &str)> {
+    /// The latest (year, period) of an indicator, the period as a title ("2021/2022
+    /// (revideret)" when this release revised it).
+    pub fn latest(&self, indicator: &str) -> Option<(i32, String)> {
         self.periods
             .get(indicator)?
             .iter()
             .next_back()
-            .map(|(y, p)| (*y, p.as_str()))
+            .map(|(y, p)| {
+                if self.revised.contains(p) {
+                    (*y, format!("{p} (revideret)"))
+                } else {
+                    (*y, p.clone())
+                }
+            })
     }
 
     pub fn years(&self, indicator: &str) -> Vec<(i32, String)> {
