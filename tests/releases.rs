@@ -349,3 +349,43 @@ fn audit_against_catches_a_naive_revision_and_passes_a_protected_one() {
     }
     assert!(report.contains("»revideret«"), "no word of the revision");
 }
+
+#[test]
+fn a_changed_disclosure_configuration_revises_every_period_jointly() {
+    let (work, input, _) = scenario();
+    let out = work.path().join("out");
+    let args = ["--extract-date", "2026-11-01"];
+    assert_eq!(run_on(&input, &out, &args), ExitCode::Success);
+    let first = current_run(&out);
+    let released: BTreeSet<String> = rows(&first).into_keys().map(|(_, p)| p).collect();
+    let k6 = work.path().join("k6.toml");
+    std::fs::write(&k6, "[disclosure]\nk = 6\n").expect("config");
+    let mut with_k6 = args.to_vec();
+    with_k6.extend(["--config", k6.to_str().expect("utf8")]);
+    assert_eq!(run_on(&input, &out, &with_k6), ExitCode::Success);
+    let second = current_run(&out);
+    let release = manifest(&second)["release"].clone();
+    assert!(
+        release["revised_because"]
+            .as_str()
+            .is_some_and(|w| w.contains("disclosure")),
+        "{release}"
+    );
+    assert_eq!(release["frozen_periods"], 0);
+    let revised: BTreeSet<String> = release["revised"]
+        .as_array()
+        .expect("revised")
+        .iter()
+        .map(|r| r["period"].as_str().expect("period").to_string())
+        .collect();
+    assert_eq!(revised, released, "every released period is revised");
+    assert_eq!(
+        cli(&[
+            "audit",
+            out.to_str().expect("utf8"),
+            "--against",
+            &run_id(&first),
+        ]),
+        ExitCode::Success
+    );
+}

@@ -15,11 +15,17 @@
 //! too), and a new indicator of a frozen period shares its counts (the cohort) with the
 //! released ones. Where that released data drifted, the new cells computed from current
 //! data would differ from it by the persons who changed, so they are not published at all
-//! (*postponed*, until a revision republishes the drifted period; not yet implemented).
+//! (*postponed*, until a revision, `run --revise`, republishes the drifted period).
 //!
-//! Freezing holds within one methodology and schema version and one disclosure-relevant
-//! configuration (`disclosure`, `exams`, `groups`); otherwise the run starts a new series
-//! that republishes every period, and says why.
+//! Freezing holds within one methodology and schema version; a release made under another
+//! starts a new series that republishes every period, and says why. A release made under
+//! another disclosure-relevant configuration (`disclosure`, `exams`, `groups`) is revised
+//! whole: every period is a revision, protected jointly with it.
+//!
+//! A revision (`run --revise PERIOD`) republishes released periods from current data;
+//! every count that changed by 1..k−1 from the release it replaces is withheld and kept
+//! k wide ([`mark_changes`]), so the two releases read together do not reveal who
+//! changed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -47,6 +53,9 @@ pub struct Previous {
     pub published: RecordBatch,
     /// Its private record.
     pub record: RecordBatch,
+    /// Why every period of it is revised (the disclosure-relevant configuration
+    /// changed), if so.
+    pub revise_all: Option<String>,
 }
 
 /// What a run did with the releases before it (the manifest's `release`).
@@ -66,6 +75,9 @@ pub struct Summary {
     /// Periods republished from current data on purpose (`--revise`), each with the
     /// release it replaces and how the joint protection accepted it.
     pub revised: Vec<Revision>,
+    /// Why every period was revised, when the disclosure-relevant configuration changed
+    /// (none: only what `--revise` named).
+    pub revised_because: Option<String>,
     /// New indicator × period not published because released data they must agree with
     /// drifted: a window over a drifted released year, or a period whose counts are
     /// shared with a drifted released one (`indicator period`). They wait for a revision.
@@ -84,6 +96,8 @@ pub struct Revision {
     /// range kept at least k wide by protection and audit (reasons `changed_*` in the
     /// record).
     pub small_changes_withheld: usize,
+    /// Why the audit accepted the revision, in words.
+    pub accepted: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -149,18 +163,28 @@ impl Summary {
                 if periods.len() > 5 { ", …" } else { "" }
             ));
         }
+        if let Some(why) = &self.revised_because {
+            line.push_str(&format!("; {why}"));
+        }
         if !self.revised.is_empty() {
+            let changed: usize = self.revised.iter().map(|r| r.cells_changed).sum();
+            let small: usize = self.revised.iter().map(|r| r.small_changes_withheld).sum();
             let shown: Vec<String> = self
                 .revised
                 .iter()
-                .map(|r| {
-                    format!(
-                        "{} ({} cells changed, {} withheld for small changes)",
-                        r.period, r.cells_changed, r.small_changes_withheld
-                    )
-                })
+                .filter(|r| r.cells_changed > 0)
+                .take(5)
+                .map(|r| format!("{} {}", r.period, r.cells_changed))
                 .collect();
-            line.push_str(&format!("; revised: {}", shown.join(", ")));
+            line.push_str(&format!(
+                "; revised {} periods: {changed} cells changed ({}), {small} withheld for small changes",
+                self.revised.len(),
+                if shown.is_empty() {
+                    "none".to_string()
+                } else {
+                    shown.join(", ")
+                }
+            ));
         }
         if !self.postponed.is_empty() {
             line.push_str(&format!(
@@ -178,12 +202,15 @@ pub fn log(summary: &Summary) {
     if let Some(why) = &summary.new_series {
         tracing::warn!("release: a new series starts: {why}");
     }
+    if let Some(why) = &summary.revised_because {
+        tracing::warn!("release: {why}");
+    }
     for (period, cells, indicators) in drift_by_period(summary) {
         tracing::info!(
             period = %period,
             cells,
             indicators = %indicators,
-            "release: the current data differ from the released period (kept as released; --revise is not yet implemented)"
+            "release: the current data differ from the released period (kept as released; `run --revise PERIOD` republishes it)"
         );
     }
     for r in &summary.revised {
@@ -256,15 +283,14 @@ pub async fn previous(
         .into_iter()
         .filter(|s| theirs.get(s) != config.get(s))
         .collect();
-    if !changed.is_empty() {
-        return Ok((
-            None,
-            Some(format!(
-                "the configuration's {} differ from {run}'s: a new series republishes every period (a joint revision is not yet implemented)",
-                changed.join(", ")
-            )),
-        ));
-    }
+    // A changed disclosure-relevant configuration revises every period, jointly with
+    // the release (methodology.md, "Releases").
+    let revise_all = (!changed.is_empty()).then(|| {
+        format!(
+            "the configuration's {} differ from {run}'s: every period is revised",
+            changed.join(", ")
+        )
+    });
     let published = audit::read_published(output, &format!("{run}/published")).await?;
     let schema = crate::indicators::published_schema();
     let parts = published
@@ -278,6 +304,7 @@ pub async fn previous(
             run_id,
             published,
             record,
+            revise_all,
         }),
         None,
     ))
@@ -367,6 +394,15 @@ pub fn plan(
     };
     let record_rel = format!("runs/{}/{}", prev.run_id, record::PATH);
     let released_all = record::cells(&prev.record, &record_rel)?;
+    let every: Vec<String>;
+    let revise = match &prev.revise_all {
+        Some(_) => {
+            let labels: BTreeSet<&str> = released_all.iter().map(|c| c.period.as_str()).collect();
+            every = labels.into_iter().map(str::to_string).collect();
+            &every[..]
+        }
+        None => revise,
+    };
     let revised = revised_pairs(&released_all, revise)?;
     let is_revised = |c: &Cell| revised.contains(&(c.indicator.clone(), c.period.clone()));
     // The cells as released in the periods being revised: what each change is measured
@@ -487,10 +523,15 @@ pub fn plan(
                     replaces: prev.run_id.clone(),
                     cells_changed: changed,
                     small_changes_withheld: small,
+                    accepted: format!(
+                        "every count that changed by 1..{} persons from the replaced release ({small} cells) is withheld and its range in this release is at least {k} wide (audited); the replaced release shares no relation with a revised period, so each change's range is at least as wide",
+                        k - 1
+                    ),
                 })
                 .collect(),
             frozen_from: Some(prev.run_id.clone()),
             new_series: None,
+            revised_because: prev.revise_all.clone(),
             frozen_periods: frozen_periods.len(),
             new_periods: new_periods.into_iter().collect(),
             drift: drift

@@ -588,7 +588,14 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
             basis.parquet_metadata = dir.metadata.clone();
             basis.revised_periods = release_summary
                 .as_ref()
-                .map(|r| r.revised.iter().map(|x| x.period.clone()).collect())
+                .map(|r| {
+                    // Marked where figures changed, not where a revision found none.
+                    r.revised
+                        .iter()
+                        .filter(|x| x.cells_changed > 0)
+                        .map(|x| x.period.clone())
+                        .collect()
+                })
                 .unwrap_or_default();
             let rendered = stages
                 .time("reports", async {
