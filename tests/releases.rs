@@ -389,3 +389,36 @@ fn a_changed_disclosure_configuration_revises_every_period_jointly() {
         ExitCode::Success
     );
 }
+
+#[test]
+fn a_revision_can_be_configured_and_an_unknown_period_is_refused() {
+    let (work, input, _) = scenario();
+    let out = work.path().join("out");
+    let args = ["--extract-date", "2026-11-01"];
+    assert_eq!(run_on(&input, &out, &args), ExitCode::Success);
+    let mut unknown = args.to_vec();
+    unknown.extend(["--revise", "1999/2000"]);
+    assert_eq!(run_on(&input, &out, &unknown), ExitCode::Usage);
+
+    let cfg = work.path().join("revise.toml");
+    std::fs::write(&cfg, "revise = [\"2020/2021\"]\n").expect("config");
+    let mut configured = args.to_vec();
+    configured.extend(["--config", cfg.to_str().expect("utf8")]);
+    assert_eq!(run_on(&input, &out, &configured), ExitCode::Success);
+    let release = manifest(&current_run(&out))["release"].clone();
+    let revised: Vec<&str> = release["revised"]
+        .as_array()
+        .expect("revised")
+        .iter()
+        .filter_map(|r| r["period"].as_str())
+        .collect();
+    // The school year and the window that holds it; nothing changed in the data.
+    assert_eq!(revised, ["2018/2019–2020/2021", "2020/2021"], "{release}");
+    assert!(
+        release["revised"]
+            .as_array()
+            .expect("revised")
+            .iter()
+            .all(|r| r["cells_changed"] == 0)
+    );
+}

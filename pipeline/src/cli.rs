@@ -280,13 +280,19 @@ pub fn execute(cli: &Cli) -> Result<String> {
                 }
                 (false, None) => None,
             };
+            let base = args.input.settings()?;
+            // Revisions named on the command line and in the configuration.
+            let mut revise = base.config.revise.clone();
+            revise.extend(args.revise.iter().cloned());
+            revise.sort();
+            revise.dedup();
             let settings = Settings {
                 restricted,
                 pdf: !args.no_pdf,
                 force: args.force,
                 keep_runs: args.keep_runs,
-                revise: args.revise.clone(),
-                ..args.input.settings()?
+                revise,
+                ..base
             };
             let output = Root::parse(&args.output)?;
             let started = std::time::Instant::now();

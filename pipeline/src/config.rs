@@ -41,6 +41,10 @@ pub struct Config {
     pub groups: Groups,
     #[serde(default)]
     pub exams: Exams,
+    /// Released periods to revise, as `run --revise` (methodology.md, "Releases"). Kept
+    /// here, they are revised by every run until removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revise: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +128,7 @@ impl Default for Config {
             disclosure: Disclosure::default(),
             groups: Groups::default(),
             exams: Exams::default(),
+            revise: Vec::new(),
         }
     }
 }
