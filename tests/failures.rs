@@ -274,7 +274,8 @@ fn a_small_memory_limit_gives_the_same_bytes_and_a_too_small_one_fails_clearly()
     // The default spill folder under the output root is gone after the run.
     assert!(!plain.join(".spill").exists());
 
-    // Too small to sort in: exit 3 naming the flag, `current` unchanged, no debris.
+    // Below the stated minimum (64M): refused before anything runs, exit 2 naming the
+    // flag, `current` unchanged, no debris.
     let before = current(&small);
     let done = skolegang(
         &[
@@ -290,12 +291,9 @@ fn a_small_memory_limit_gives_the_same_bytes_and_a_too_small_one_fails_clearly()
         None,
     );
     let stderr = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(
-        done.status.code(),
-        Some(ExitCode::Internal as i32),
-        "{stderr}"
-    );
-    assert!(stderr.contains("raise --memory-limit"), "{stderr}");
+    assert_eq!(done.status.code(), Some(ExitCode::Usage as i32), "{stderr}");
+    assert!(stderr.contains("--memory-limit"), "{stderr}");
+    assert!(stderr.contains("64M"), "{stderr}");
     assert_eq!(current(&small), before);
     assert_eq!(debris(&small), Vec::<String>::new());
 

@@ -146,6 +146,121 @@ fn an_unreadable_file_is_fatal_and_named() {
 }
 
 #[test]
+fn a_broken_symlink_is_fatal_and_an_upper_case_extension_is_read() {
+    // A `*.parquet` link to a share that is not mounted: its rows would be lost.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    std::os::unix::fs::symlink(
+        "/nonexistent/share/part-7.parquet",
+        dir.path().join("exams/part-7.parquet"),
+    )
+    .expect("symlink");
+    expect_fatal(dir.path(), "exams/part-7.parquet", None);
+    // A folder link likewise.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    std::os::unix::fs::symlink(
+        "/nonexistent/share",
+        dir.path().join("exams/school_year=2030"),
+    )
+    .expect("symlink");
+    expect_fatal(dir.path(), "exams/school_year=2030", None);
+
+    // `.PARQUET` is a Parquet file too: its rows are read, not skipped.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let before = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect("valid");
+    let read = |c: &skolegang::run::Checked| -> u64 {
+        c.extracts
+            .iter()
+            .map(|x| x.validated.counts.rows_read)
+            .sum()
+    };
+    let copy = dir.path().join("exams/PART-1.PARQUET");
+    std::fs::copy(dir.path().join("exams/part-0.parquet"), &copy).expect("copy");
+    let exams_rows = before
+        .extracts
+        .iter()
+        .find(|x| x.extract() == Extract::Exams)
+        .map(|x| x.validated.counts.rows_read)
+        .expect("exams");
+    let after = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect("valid");
+    assert_eq!(read(&after), read(&before) + exams_rows);
+}
+
+/// `file` with a rewritten footer claiming `factor` times the rows of each row group: the
+/// data pages are left as they are.
+fn lie_about_rows(file: &std::path::Path, factor: i64) {
+    use parquet::file::metadata::{
+        FileMetaData, ParquetMetaData, ParquetMetaDataReader, ParquetMetaDataWriter,
+    };
+    let bytes = bytes::Bytes::from(std::fs::read(file).expect("read"));
+    let meta = ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes)
+        .expect("footer");
+    let n = bytes.len();
+    let footer_len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().expect("4 bytes")) as usize;
+    let mut out = bytes[..n - 8 - footer_len].to_vec();
+    let fm = meta.file_metadata();
+    let row_groups: Vec<_> = meta
+        .row_groups()
+        .iter()
+        .map(|rg| {
+            let rows = rg.num_rows() * factor;
+            rg.clone()
+                .into_builder()
+                .set_num_rows(rows)
+                .build()
+                .expect("row group")
+        })
+        .collect();
+    let total: i64 = row_groups.iter().map(|rg| rg.num_rows()).sum();
+    let lied = ParquetMetaData::new(
+        FileMetaData::new(
+            fm.version(),
+            total,
+            fm.created_by().map(str::to_string),
+            fm.key_value_metadata().cloned(),
+            fm.schema_descr_ptr(),
+            fm.column_orders().cloned(),
+        ),
+        row_groups,
+    );
+    ParquetMetaDataWriter::new(&mut out, &lied)
+        .finish()
+        .expect("write footer");
+    std::fs::write(file, out).expect("write");
+}
+
+#[test]
+fn a_footer_that_claims_other_rows_than_the_file_holds_is_fatal() {
+    // The row groups claim ten times the rows their pages hold (the writer makes the
+    // file's total agree with them).
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    lie_about_rows(&dir.path().join("persons/part-0.parquet"), 10);
+    expect_fatal(dir.path(), "persons/part-0.parquet", None);
+    // A claim near 2^62 rows.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    lie_about_rows(&dir.path().join("persons/part-0.parquet"), 1 << 61);
+    expect_fatal(dir.path(), "persons/part-0.parquet", None);
+    // Two files of 2^62 rows each: their run-wide row ordinals would overflow.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let persons = dir.path().join("persons");
+    std::fs::copy(
+        persons.join("part-0.parquet"),
+        persons.join("part-1.parquet"),
+    )
+    .expect("copy");
+    for f in ["part-0.parquet", "part-1.parquet"] {
+        lie_about_rows(&persons.join(f), 1 << 62);
+    }
+    expect_fatal(dir.path(), "persons/part-1.parquet", None);
+}
+
+#[test]
 fn a_missing_or_empty_extract_folder_is_fatal_and_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_base(dir.path());

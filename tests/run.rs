@@ -461,6 +461,21 @@ fn a_second_run_is_refused_while_one_holds_the_lock_and_a_stale_lock_is_taken_ov
         ExitCode::Success
     );
     assert!(!root.join("run.lock").exists());
+    // Its pid is alive but belongs to a process that started at another time (in a
+    // container every run is pid 1; after a kill -9 the next night's run has the same
+    // pid): stale too, taken over.
+    let reused = serde_json::json!({
+        "pid": std::process::id(),
+        "host": host,
+        "started_at": "2026-11-22T01:00:00Z",
+        "process_start": 1
+    });
+    std::fs::write(root.join("run.lock"), reused.to_string()).expect("lock");
+    assert_eq!(
+        cli(&["run", "--no-pdf", "--force", "--output", root_str]),
+        ExitCode::Success
+    );
+    assert!(!root.join("run.lock").exists());
 }
 
 #[test]
@@ -509,5 +524,43 @@ fn every_parquet_file_carries_its_versions_data_version_extract_date_and_k() {
             !kv.values()
                 .any(|v| v.contains(m["run_id"].as_str().expect("id")))
         );
+    }
+}
+
+#[test]
+fn flags_out_of_bounds_and_an_output_inside_the_input_are_refused() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("out");
+    let out_str = out.to_str().expect("utf8");
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let too_many = (4 * cores + 1).to_string();
+    for extra in [
+        vec!["--threads", too_many.as_str()],
+        vec!["--threads", "0"],
+        vec!["--memory-limit", "1M"],
+    ] {
+        let mut args = vec!["run", "--no-pdf", "--output", out_str];
+        args.extend(extra.iter().copied());
+        assert_eq!(cli(&args), ExitCode::Usage, "{extra:?}");
+        assert!(!out.exists(), "{extra:?}: nothing written");
+    }
+    // An output inside the input (the next night would read it as extracts), the same
+    // folder, or the input inside the output.
+    let input = work.path().join("input");
+    std::fs::create_dir_all(&input).expect("input");
+    for output in [input.join("out"), input.clone(), work.path().to_path_buf()] {
+        let code = cli(&[
+            "run",
+            "--no-pdf",
+            "--input",
+            input.to_str().expect("utf8"),
+            "--extract-date",
+            "2026-11-01",
+            "--output",
+            output.to_str().expect("utf8"),
+        ]);
+        assert_eq!(code, ExitCode::Usage, "{}", output.display());
     }
 }

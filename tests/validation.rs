@@ -77,7 +77,56 @@ fn every_row_rule_quarantines_exactly_the_offending_rows() {
     }
     assert_eq!(
         reasons_seen.len(),
-        25,
+        26,
         "reasons exercised: {reasons_seen:?}"
     );
+}
+
+/// The derivations run on the most extreme school years validation accepts (1900 and
+/// 2200), so that `validate` and `run` agree: what validation accepts, the run computes.
+#[test]
+fn the_run_computes_with_the_most_extreme_accepted_school_years() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rows = skolegang_tests::parse_rows(
+        "persons: b1 | 2010-03-14 | K
+residence: b1 | 101 | 2010-03-14 | NULL
+enrolment: b1 | 1900 | 9 | 101001 | 101 | folkeskole | almen
+exams: b1 | 1900 | 9 | 110 | 7 | NULL
+measures: b1 | m-b1 | forebyggende | BL § 32, stk. 1, nr. 3 | NULL | 2020-01-01 | 2021-01-01 | 101
+youth_education: b1 | stx | 2026-08-03 | NULL | igang",
+    );
+    // And an ordinary pupil, so that there are cells to publish.
+    rows.extend(skolegang_tests::parse_rows(
+        "persons: b3 | 2010-03-14 | K
+residence: b3 | 101 | 2010-03-14 | NULL
+enrolment: b3 | 2025 | 9 | 101001 | 101 | folkeskole | almen
+exams: b3 | 2025 | 9 | 110 | 7 | NULL",
+    ));
+    rows.extend(skolegang_tests::parse_rows(
+        "persons: b2 | 2010-03-14 | M
+residence: b2 | 101 | 2010-03-14 | NULL
+enrolment: b2 | 2200 | 9 | 101001 | 101 | folkeskole | almen
+exams: b2 | 2200 | 9 | 110 | 7 | NULL",
+    ));
+    skolegang_tests::write_rows(dir.path(), &rows);
+    let input = dir.path().to_str().expect("utf8");
+    let checked = skolegang_tests::validate(input, "2026-11-01").expect("valid input");
+    let rejected: u64 = checked
+        .extracts
+        .iter()
+        .map(|x| x.validated.counts.rows_rejected)
+        .sum();
+    assert_eq!(rejected, 0, "every row is accepted");
+    let out = tempfile::tempdir().expect("tempdir");
+    let code = skolegang_tests::cli(&[
+        "run",
+        "--no-pdf",
+        "--input",
+        input,
+        "--extract-date",
+        "2026-11-01",
+        "--output",
+        out.path().join("out").to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, skolegang::error::ExitCode::Success);
 }

@@ -129,11 +129,13 @@ pub struct InputArgs {
     /// configuration. Required unless configured, or the input is the sample.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date_arg)]
     pub extract_date: Option<NaiveDate>,
-    /// Worker threads and DataFusion partitions. Default: the machine's cores.
+    /// Worker threads and DataFusion partitions, 1 to 4 × the machine's cores. Default:
+    /// the machine's cores.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Memory for DataFusion's operators (e.g. 4G, 1500M); sorts, aggregates and joins
-    /// spill to disk beyond it. Default: half of the machine's (or container's) memory.
+    /// Memory for DataFusion's operators (e.g. 4G, 1500M; at least 64M); sorts,
+    /// aggregates and joins spill to disk beyond it. Default: half of the machine's (or
+    /// container's) memory.
     #[arg(long, value_name = "SIZE", value_parser = crate::session::parse_size)]
     pub memory_limit: Option<u64>,
     /// Folder for spill files. Default: <output>/.spill for a local output (removed
@@ -201,6 +203,39 @@ pub struct FixtureArgs {
     pub extract_date: NaiveDate,
 }
 
+/// The smallest `--memory-limit` accepted.
+const MIN_MEMORY_LIMIT: u64 = 64 << 20;
+
+/// Whether two local folders are the same or one lies inside the other (lexically, after
+/// resolving what exists of them).
+fn nested(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let resolve = |p: &std::path::Path| -> PathBuf {
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        // Resolve the longest existing ancestor (symlinks), keep the rest as written.
+        let mut existing = abs.clone();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match (
+                existing.file_name().map(|n| n.to_os_string()),
+                existing.parent(),
+            ) {
+                (Some(name), Some(parent)) => {
+                    rest.push(name);
+                    existing = parent.to_path_buf();
+                }
+                _ => break,
+            }
+        }
+        let mut out = existing.canonicalize().unwrap_or(existing);
+        for name in rest.into_iter().rev() {
+            out.push(name);
+        }
+        out
+    };
+    let (a, b) = (resolve(a), resolve(b));
+    a.starts_with(&b) || b.starts_with(&a)
+}
+
 fn parse_date_arg(s: &str) -> std::result::Result<NaiveDate, String> {
     parse_date(s).map_err(|e| e.to_string())
 }
@@ -229,11 +264,23 @@ impl InputArgs {
         };
         let mut config = config;
         config.extract_date = Some(extract_date);
-        let threads = self.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        });
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let threads = self.threads.unwrap_or(cores);
+        if threads == 0 || threads > 4 * cores {
+            return Err(Error::Config(format!(
+                "--threads {threads}: allowed 1..{} (at most 4 × this machine's {cores} cores; more threads only cost memory)",
+                4 * cores
+            )));
+        }
+        if let Some(limit) = self.memory_limit
+            && limit < MIN_MEMORY_LIMIT
+        {
+            return Err(Error::Config(format!(
+                "--memory-limit: {limit} bytes is below the minimum of 64M (DataFusion's operators cannot work in less)"
+            )));
+        }
         Ok(Settings {
             input,
             config,
@@ -295,6 +342,14 @@ pub fn execute(cli: &Cli) -> Result<String> {
                 ..base
             };
             let output = Root::parse(&args.output)?;
+            if let (Some(i), Some(o)) = (&settings.input.local, &output.local)
+                && nested(i, o)
+            {
+                return Err(Error::Config(format!(
+                    "--output {} and --input {} lie inside one another: a run would read its own output as input",
+                    output.display, settings.input.display
+                )));
+            }
             let started = std::time::Instant::now();
             let report = runtime(settings.threads)?.block_on(run::run(&settings, &output))?;
             log_summary(&report, started.elapsed().as_secs_f64());

@@ -69,6 +69,9 @@ pub fn ingested_schema(extract: Extract) -> SchemaRef {
 /// Lists the `*.parquet` files of one extract, sorted by path. Hidden and
 /// underscore-prefixed files (`_SUCCESS`, `.crc`) are not data.
 pub async fn list_files(root: &Root, extract: Extract) -> Result<Vec<(Path, u64)>> {
+    if let Some(dir) = &root.local {
+        check_local_tree(&dir.join(extract.name()), extract.name())?;
+    }
     let folder = root.child(extract.name());
     let listed: Vec<_> = match root.store.list(Some(&folder)).try_collect().await {
         Ok(v) => v,
@@ -79,7 +82,7 @@ pub async fn list_files(root: &Root, extract: Extract) -> Result<Vec<(Path, u64)
         .into_iter()
         .filter(|m| {
             let name = m.location.filename().unwrap_or_default();
-            name.ends_with(".parquet") && !name.starts_with('.') && !name.starts_with('_')
+            is_data_file(name)
         })
         .map(|m| (m.location, m.size))
         .collect();
@@ -92,6 +95,66 @@ pub async fn list_files(root: &Root, extract: Extract) -> Result<Vec<(Path, u64)
         )));
     }
     Ok(files)
+}
+
+/// A data file: `*.parquet` (any case), not hidden or underscore-prefixed (`_SUCCESS`,
+/// `.crc`).
+fn is_data_file(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".parquet")
+        && !name.starts_with('.')
+        && !name.starts_with('_')
+}
+
+/// On a local disk, every entry under an extract folder must be readable: a broken
+/// symbolic link (a share that is not mounted) or an unreadable file or folder would
+/// otherwise be skipped by the listing, and its rows silently lost. Hidden and
+/// underscore-prefixed entries are not data and are not checked.
+fn check_local_tree(dir: &std::path::Path, extract: &str) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.symlink_metadata().is_err() => {
+            return Ok(());
+        }
+        Err(e) => {
+            return Err(Error::InputRejected(format!(
+                "{}: unreadable folder of extract {extract}: {e}",
+                dir.display()
+            )));
+        }
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| {
+            Error::InputRejected(format!("{}: unreadable folder: {e}", dir.display()))
+        })?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        let path = entry.path();
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            let what = if path
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+            {
+                "a broken symbolic link"
+            } else {
+                "unreadable"
+            };
+            Error::InputRejected(format!(
+                "{}: {what} in extract {extract} ({e}); its rows would be lost",
+                path.display()
+            ))
+        })?;
+        if meta.is_dir() {
+            check_local_tree(&path, extract)?;
+        } else if is_data_file(&name) {
+            std::fs::File::open(&path).map_err(|e| {
+                Error::InputRejected(format!("{}: unreadable file: {e}", path.display()))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// One input file's bytes; an unreadable file rejects the input, naming the file.
@@ -218,12 +281,29 @@ impl FileData {
             };
             sources.push(source);
         }
+        // The footer's row counts are checked against each other here, and against the
+        // rows actually decoded when the file is read (scan.rs): a footer that claims
+        // more (or fewer) rows than the file holds rejects the file.
         let mut next = first_row;
         let mut row_groups = Vec::new();
+        let mut total: i64 = 0;
         for rg in metadata.metadata().row_groups() {
             let n = usize::try_from(rg.num_rows()).map_err(|e| unreadable(&e))?;
             row_groups.push((next, n));
-            next += n as i64;
+            total = total.checked_add(rg.num_rows()).ok_or_else(|| {
+                Error::InputRejected(format!("{relative}: the footer's row counts overflow"))
+            })?;
+            next = next.checked_add(rg.num_rows()).ok_or_else(|| {
+                Error::InputRejected(format!(
+                    "{relative}: the row counts of the extract's files overflow"
+                ))
+            })?;
+        }
+        let claimed = metadata.metadata().file_metadata().num_rows();
+        if claimed != total {
+            return Err(Error::InputRejected(format!(
+                "{relative}: the footer says {claimed} rows but its row groups hold {total}; the file is damaged"
+            )));
         }
         Ok(FileData {
             relative: relative.to_string(),
@@ -410,7 +490,15 @@ pub async fn ingest(
             rows,
             first_row: next,
         });
-        next += rows as i64;
+        next = i64::try_from(rows)
+            .ok()
+            .and_then(|r| next.checked_add(r))
+            .ok_or_else(|| {
+                Error::InputRejected(format!(
+                    "{}: the row counts of the extract's files overflow (a damaged footer?)",
+                    file.relative
+                ))
+            })?;
         data.push(file);
     }
     Ok(Ingested {

@@ -18,6 +18,28 @@ struct Holder {
     pid: u32,
     host: String,
     started_at: String,
+    /// When the holding process started (Linux: clock ticks since boot, from
+    /// /proc/<pid>/stat), so that a pid used again by another process (in a container
+    /// every run is pid 1) is not taken for the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    process_start: Option<u64>,
+}
+
+/// When process `pid` started (clock ticks since boot), where /proc says.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: fields after
+    // the last ')' start at field 3; the start time is field 22.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether a lock's holder is gone: on this host, and its pid is not a live process, or
+/// is a live process that started at another time than the holder (a pid used again).
+fn stale(h: &Holder, this_host: &str) -> bool {
+    h.host == this_host
+        && (!alive(h.pid)
+            || matches!((h.process_start, process_start(h.pid)), (Some(then), Some(now)) if then != now))
 }
 
 fn host() -> String {
@@ -58,6 +80,7 @@ impl RunLock {
             pid: std::process::id(),
             host: host(),
             started_at: chrono::Utc::now().to_rfc3339(),
+            process_start: process_start(std::process::id()),
         };
         let body = serde_json::to_vec(&me).map_err(|e| Error::internal("run.lock", e))?;
         let create = |mode: PutMode| {
@@ -80,11 +103,11 @@ impl RunLock {
                     .map_err(|e| Error::io(format!("reading {}/{LOCK_NAME}", root.display), e))?;
                 let holder: Option<Holder> = serde_json::from_slice(&held).ok();
                 match holder {
-                    Some(h) if h.host == me.host && !alive(h.pid) => {
+                    Some(h) if stale(&h, &me.host) => {
                         warn!(
                             pid = h.pid,
                             started_at = %h.started_at,
-                            "taking over a stale {LOCK_NAME}: its process is gone"
+                            "taking over a stale {LOCK_NAME}: its process is gone (or its pid belongs to another process now)"
                         );
                         create(PutMode::Overwrite)
                             .await
@@ -163,5 +186,28 @@ mod tests {
         assert!(alive(std::process::id()));
         assert!(!alive(u32::MAX - 7));
         assert!(!host().is_empty());
+    }
+
+    #[test]
+    fn a_lock_naming_a_pid_used_again_is_stale() {
+        let me = std::process::id();
+        let now = process_start(me).expect("this process's start time");
+        let holder = |pid: u32, process_start: Option<u64>| Holder {
+            pid,
+            host: host(),
+            started_at: "2026-11-22T01:00:00Z".into(),
+            process_start,
+        };
+        // This very process: live.
+        assert!(!stale(&holder(me, Some(now)), &host()));
+        // Without a start time (an older lock), a live pid is taken for the holder.
+        assert!(!stale(&holder(me, None), &host()));
+        // The same pid, started at another time: the holder is gone (pid 1 in a
+        // container after a kill -9).
+        assert!(stale(&holder(me, Some(now + 1)), &host()));
+        // A pid nobody has: gone.
+        assert!(stale(&holder(u32::MAX - 7, None), &host()));
+        // Another host's lock is never taken over.
+        assert!(!stale(&holder(u32::MAX - 7, None), "another-host"));
     }
 }

@@ -145,7 +145,7 @@ impl ExtractTable {
             .iter()
             .flat_map(|f| &f.row_groups)
             .map(|(first, n)| self.count_within(*first, *n))
-            .sum()
+            .fold(0usize, usize::saturating_add)
     }
 }
 
@@ -256,7 +256,7 @@ impl ExtractScan {
                 _ => 8,
             })
             .sum();
-        rows * width.max(1)
+        rows.saturating_mul(width.max(1))
     }
 }
 
@@ -357,7 +357,7 @@ impl ExecutionPlan for ExtractScan {
                                 let (first, n) = self.table.files[*f].row_groups[*rg];
                                 self.table.count_within(first, n)
                             })
-                            .sum()
+                            .fold(0usize, usize::saturating_add)
                     })
                     .unwrap_or(0);
                 Precision::Inexact(rows)
@@ -382,7 +382,10 @@ struct Batches {
 }
 
 enum Cursor {
-    Next(i64),
+    /// The next row's ordinal, the ordinal after the row group's last row (from the
+    /// footer), and which (file, row group) it is: the rows decoded must be the rows the
+    /// footer claims.
+    Next(i64, i64, usize, usize),
     Only(Vec<i64>, usize),
 }
 
@@ -437,7 +440,10 @@ impl Batches {
                         let only = Selection::within(rows, first, n).to_vec();
                         (Some(only.clone()), Cursor::Only(only, 0))
                     }
-                    _ => (None, Cursor::Next(first)),
+                    _ => (
+                        None,
+                        Cursor::Next(first, first.saturating_add(n as i64), f, rg),
+                    ),
                 };
                 let decoder = file.decode(self.table.extract, rg, &self.decode, only.as_deref())?;
                 self.current = Some((decoder, cursor));
@@ -446,12 +452,25 @@ impl Batches {
                 continue;
             };
             match decoder.next() {
-                None => self.current = None,
+                None => {
+                    if let Cursor::Next(next, end, f, rg) = cursor
+                        && next != end
+                    {
+                        let file = &self.table.files[*f];
+                        let n = file.row_groups.get(*rg).map_or(0, |g| g.1);
+                        let decoded = *next - (*end - n as i64);
+                        let file = &file.relative;
+                        return Err(Error::InputRejected(format!(
+                            "{file}: row group {rg}: the footer says {n} rows, {decoded} were decoded; the file is damaged"
+                        )));
+                    }
+                    self.current = None
+                }
                 Some(decoded) => {
                     let decoded = decoded?;
                     let n = decoded.num_rows();
                     let rows: ArrayRef = match cursor {
-                        Cursor::Next(next) => {
+                        Cursor::Next(next, ..) => {
                             let first = *next;
                             *next += n as i64;
                             Arc::new(Int64Array::from_iter_values(first..first + n as i64))

@@ -16,6 +16,9 @@ WITH own AS (
         THEN 'missing_value'
       WHEN length(e.person_id) = 0 OR length(e.person_id) > 64
         THEN 'invalid_person_id'
+      -- A school year the derivations can compute with (docs/validation.md).
+      WHEN e.school_year NOT BETWEEN 1900 AND 2200
+        THEN 'school_year_out_of_range'
       WHEN e.grade NOT BETWEEN 0 AND 10
         THEN 'grade_out_of_range'
       WHEN NOT (e.institution_id ~ '^[0-9]{6}$')

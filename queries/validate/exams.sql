@@ -16,6 +16,9 @@ WITH own AS (
         THEN 'missing_value'
       WHEN length(x.person_id) = 0 OR length(x.person_id) > 64
         THEN 'invalid_person_id'
+      -- A school year the derivations can compute with (docs/validation.md).
+      WHEN x.school_year NOT BETWEEN 1900 AND 2200
+        THEN 'school_year_out_of_range'
       WHEN x.grade_level NOT IN (9, 10)
         THEN 'invalid_grade_level'
       WHEN x.grade NOT IN (-3, 0, 2, 4, 7, 10, 12)
