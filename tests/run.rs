@@ -564,3 +564,26 @@ fn flags_out_of_bounds_and_an_output_inside_the_input_are_refused() {
         assert_eq!(code, ExitCode::Usage, "{}", output.display());
     }
 }
+
+#[test]
+fn a_current_that_is_not_a_link_is_named_clearly() {
+    for make in ["folder", "file"] {
+        let work = tempfile::tempdir().expect("tempdir");
+        let out = work.path().join("out");
+        std::fs::create_dir_all(&out).expect("out");
+        if make == "folder" {
+            std::fs::create_dir_all(out.join("current")).expect("folder");
+        } else {
+            std::fs::write(out.join("current"), "20261101T010000.000Z-abcd").expect("file");
+        }
+        let root = skolegang::store::Root::parse(out.to_str().expect("utf8")).expect("root");
+        let err = skolegang_tests::block_on(skolegang::publish::current_run(&root))
+            .expect_err("not a link");
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("current is a {make}")), "{msg}");
+        assert_eq!(err.exit_code(), ExitCode::Usage, "{msg}");
+        // And the run says so, instead of an OS error number.
+        let code = cli(&["run", "--no-pdf", "--output", out.to_str().expect("utf8")]);
+        assert_eq!(code, ExitCode::Usage, "{make}");
+    }
+}

@@ -562,6 +562,7 @@ where
         }
     };
     crate::session::tune_allocator();
+    crate::damaged::install_panic_hook();
     logging::init(cli.log_format, cli.quiet, cli.verbose);
     let started = std::time::Instant::now();
     match execute(&cli) {

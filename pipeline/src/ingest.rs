@@ -433,7 +433,10 @@ impl Iterator for Decoder {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = self.reader.next()?;
+        let batch = match crate::damaged::guarded(&self.relative, || self.reader.next()) {
+            Ok(b) => b?,
+            Err(e) => return Some(Err(e)),
+        };
         Some(
             batch
                 .map_err(|e| {
@@ -480,7 +483,9 @@ pub async fn ingest(
     let mut files = Vec::with_capacity(fetched.len());
     let mut data = Vec::with_capacity(fetched.len());
     for (relative, size, sha256, bytes) in fetched {
-        let file = FileData::inspect(extract, &relative, bytes, next)?;
+        let file = crate::damaged::guarded(&relative, || {
+            FileData::inspect(extract, &relative, bytes, next)
+        })??;
         let rows = file.rows();
         debug!(file = %relative, rows, "read");
         files.push(InputFile {

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod contract;
+pub mod damaged;
 pub mod dates;
 pub mod dictionary;
 pub mod disclose;

@@ -250,6 +250,15 @@ pub async fn current_run(root: &Root) -> Result<Option<String>> {
         Some(dir) => match std::fs::read_link(dir.join("current")) {
             Ok(target) => Ok(target.file_name().map(|n| n.to_string_lossy().into_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Err(Error::Config(format!(
+                "{}/current is a {} where Skolegang keeps a symbolic link to the current run (runs/<run-id>); move it away (or make it such a link) and run again",
+                dir.display(),
+                if dir.join("current").is_dir() {
+                    "folder"
+                } else {
+                    "file"
+                }
+            ))),
             Err(e) => Err(Error::io("reading current", e)),
         },
         None => match root.store.get(&root.child("current")).await {
@@ -258,7 +267,20 @@ pub async fn current_run(root: &Root) -> Result<Option<String>> {
                     .bytes()
                     .await
                     .map_err(|e| Error::io("reading current", e))?;
-                Ok(Some(String::from_utf8_lossy(&b).trim().to_string()))
+                let id = String::from_utf8_lossy(&b).trim().to_string();
+                // A run id: what new_run_id makes (digits, `T`, `.`, `Z`, `-`, hex).
+                let plausible = !id.is_empty()
+                    && id.len() <= 64
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+                if !plausible {
+                    return Err(Error::Config(format!(
+                        "{}/current does not hold a run id (it should name a folder under runs/); fix or remove it and run again",
+                        root.display
+                    )));
+                }
+                Ok(Some(id))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(Error::io("reading current", e)),

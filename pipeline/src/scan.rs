@@ -445,7 +445,9 @@ impl Batches {
                         Cursor::Next(first, first.saturating_add(n as i64), f, rg),
                     ),
                 };
-                let decoder = file.decode(self.table.extract, rg, &self.decode, only.as_deref())?;
+                let decoder = crate::damaged::guarded(&file.relative, || {
+                    file.decode(self.table.extract, rg, &self.decode, only.as_deref())
+                })??;
                 self.current = Some((decoder, cursor));
             }
             let Some((decoder, cursor)) = self.current.as_mut() else {
