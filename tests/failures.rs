@@ -302,3 +302,45 @@ fn a_small_memory_limit_gives_the_same_bytes_and_a_too_small_one_fails_clearly()
         ExitCode::Usage
     );
 }
+
+/// SIGTERM (a scheduler stopping the job) or SIGINT ends the run like a failure: exit 3,
+/// the failed summary line, the lock released, the unfinished folder removed, `current`
+/// where it was.
+#[test]
+fn sigterm_ends_the_run_like_a_failure_and_leaves_nothing_behind() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().join("out");
+    let root_str = root.to_str().expect("utf8");
+    assert_eq!(sample_run(&root, &[]), ExitCode::Success);
+    let before = current(&root);
+    for point in ["indicators", "publish", "reports"] {
+        let done = skolegang(
+            &[
+                "--log-format",
+                "json",
+                "run",
+                "--no-pdf",
+                "--force",
+                "--output",
+                root_str,
+            ],
+            Some(&format!("term@{point}")),
+        );
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(
+            done.status.code(),
+            Some(ExitCode::Internal as i32),
+            "{point}: {stderr}"
+        );
+        assert!(
+            stderr.contains("interrupted by SIGTERM"),
+            "{point}: {stderr}"
+        );
+        assert!(
+            stderr.contains("\"status\":\"failed\""),
+            "{point}: no failed summary line: {stderr}"
+        );
+        assert_eq!(current(&root), before, "{point}: current moved");
+        assert_eq!(debris(&root), Vec::<String>::new(), "{point}");
+    }
+}

@@ -351,6 +351,7 @@ pub fn execute(cli: &Cli) -> Result<String> {
                 )));
             }
             let started = std::time::Instant::now();
+            crate::interrupt::install();
             let report = runtime(settings.threads)?.block_on(run::run(&settings, &output))?;
             log_summary(&report, started.elapsed().as_secs_f64());
             let Some(manifest) = &report.manifest else {

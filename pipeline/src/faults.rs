@@ -5,6 +5,8 @@
 //!   `kill -9` from a scheduler or the out-of-memory killer would. [`POINTS`] lists
 //!   the points: one inside every stage of `run`, plus the switch of `current` and the
 //!   pruning after it.
+//! - `term@<point>`: the process sends itself SIGTERM at the marked point (as a scheduler
+//!   stopping the job would) and waits a moment, so that the run is stopped there.
 //! - `enospc@<prefix>`: writing any run file whose path (relative to the run folder)
 //!   starts with `<prefix>` fails with "No space left on device", as a full output disk
 //!   would.
@@ -42,6 +44,13 @@ pub fn point(name: &str) {
         }
         // Not reached: SIGKILL is delivered before kill() returns to a single target.
         std::process::abort();
+    }
+    if fault().is_some_and(|f| f.strip_prefix("term@") == Some(name)) {
+        // SAFETY: sends a signal to this process; the handler (interrupt.rs) sets a flag.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGTERM);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
 

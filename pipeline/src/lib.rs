@@ -15,6 +15,7 @@ pub mod fixtures;
 pub mod functions;
 pub mod indicators;
 pub mod ingest;
+pub mod interrupt;
 pub mod lock;
 pub mod logging;
 pub mod manifest;

@@ -296,7 +296,18 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
         std::fs::create_dir_all(spill)
             .map_err(|e| Error::io(format!("creating --spill-dir {}", spill.display()), e))?;
     }
-    let result = run_locked(&settings, output).await;
+    // SIGTERM or SIGINT (interrupt.rs) stops the run here like a failure.
+    let result = {
+        let signalled = crate::interrupt::signalled();
+        let work = std::pin::pin!(run_locked(&settings, output));
+        match futures::future::select(work, signalled).await {
+            futures::future::Either::Left((done, _)) => done,
+            futures::future::Either::Right((signal, _stopped)) => Err(Error::Internal(format!(
+                "interrupted by {}: the run was stopped and its unfinished folder removed; `current` is unchanged",
+                signal.unwrap_or("a signal")
+            ))),
+        }
+    };
     if result.is_err() {
         // A failed write (a full disk, say) leaves no half-written run behind; a run that
         // wrote its manifest (rejected, audit failed) is kept for inspection.
