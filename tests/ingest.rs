@@ -261,6 +261,24 @@ fn a_footer_that_claims_other_rows_than_the_file_holds_is_fatal() {
 }
 
 #[test]
+fn an_input_that_is_a_file_or_a_symlink_loop_is_an_input_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("extracts.parquet");
+    std::fs::write(&file, b"not a folder").expect("write");
+    let a = dir.path().join("a");
+    std::os::unix::fs::symlink(dir.path().join("b"), &a).expect("symlink");
+    std::os::unix::fs::symlink(&a, dir.path().join("b")).expect("symlink");
+    for input in [&file, &a] {
+        let err = validate(input.to_str().expect("utf8"), "2026-11-01").expect_err("fatal");
+        assert_eq!(err.exit_code(), ExitCode::InputRejected, "{err}");
+        assert!(
+            err.to_string().contains(input.to_str().expect("utf8")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn a_missing_or_empty_extract_folder_is_fatal_and_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_base(dir.path());

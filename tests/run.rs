@@ -587,3 +587,36 @@ fn a_current_that_is_not_a_link_is_named_clearly() {
         assert_eq!(code, ExitCode::Usage, "{make}");
     }
 }
+
+#[test]
+fn a_run_with_nothing_to_publish_says_so_and_keeps_its_quarantine() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = work.path().join("out");
+    let cfg = work.path().join("all.toml");
+    std::fs::write(&cfg, "max_rejected_share = 1.0\n").expect("config");
+    // An extract date before every period: every dated row is rejected, no cell exists.
+    let code = cli(&[
+        "run",
+        "--no-pdf",
+        "--output",
+        out.to_str().expect("utf8"),
+        "--extract-date",
+        "2000-01-01",
+        "--config",
+        cfg.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, ExitCode::InputRejected);
+    assert!(!out.join("current").exists(), "nothing switched");
+    let runs: Vec<_> = std::fs::read_dir(out.join("runs"))
+        .expect("runs")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    assert!(
+        runs[0].join("quarantine").is_dir(),
+        "the quarantine is kept"
+    );
+    let m = manifest(&runs[0]);
+    assert_eq!(m["status"], "rejected");
+}

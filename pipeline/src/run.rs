@@ -404,7 +404,7 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
         )
         .await?;
 
-    let over = checked.over_limit(settings.config.max_rejected_share);
+    let mut over = checked.over_limit(settings.config.max_rejected_share);
     for line in &over {
         warn!("{line}");
     }
@@ -413,8 +413,9 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
     let mut disclosure_summary = None;
     let mut release_summary = None;
     let mut audit_failure: Option<Error> = None;
+    let mut computed = None;
     if over.is_empty() {
-        let computed = stages
+        let cells = stages
             .time_rows(
                 "indicators",
                 async {
@@ -431,6 +432,16 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
                 |c| Some(c.cells.num_rows() as u64),
             )
             .await?;
+        if cells.cells.num_rows() == 0 {
+            // Nothing to publish: said plainly, and the quarantine kept, as when the reject
+            // limit is exceeded.
+            let line = "no indicator cells: no accepted person falls in a period computed at this extract date (is every row rejected, or the extract date wrong?)".to_string();
+            warn!("{line}");
+            over.push(line);
+        }
+        computed = Some(cells);
+    }
+    if let Some(computed) = computed.as_ref().filter(|_| over.is_empty()) {
         let (published, disclosure, record, release) = stages
             .time_rows(
                 "disclose",
@@ -681,7 +692,7 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
 
     if !over.is_empty() {
         return Err(Error::InputRejected(format!(
-            "the reject limit was exceeded; `current` was not switched; the quarantine is kept in runs/{run_id}/quarantine/\n  {}",
+            "the input was rejected; `current` was not switched; the quarantine is kept in runs/{run_id}/quarantine/\n  {}",
             over.join("\n  ")
         )));
     }
