@@ -314,6 +314,22 @@ fn integers_of_any_width_and_every_string_encoding_are_read() {
         );
     }
     assert_eq!(checked.extracts[0].validated.counts.rows_accepted, 2);
+
+    // A date written from Arrow's Date64 (stored in Parquet as DATE) is a date.
+    let b = rows(
+        Extract::Persons,
+        &["b1 | 2010-03-14 | K", "p2 | 2011-01-01 | M"],
+    );
+    let days = cast(
+        b.column_by_name("birth_date").expect("birth_date"),
+        &DataType::Date64,
+    )
+    .expect("date64");
+    let b = replace_column(&b, "birth_date", days);
+    write_parquet(dir.path(), "persons/part-0.parquet", &b);
+    let checked = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect("valid input");
+    assert_eq!(checked.extracts[0].validated.counts.rows_accepted, 2);
+    assert_eq!(checked.extracts[0].validated.counts.rows_rejected, 0);
 }
 
 #[test]

@@ -34,7 +34,8 @@ impl Kind {
             (Kind::Int, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64) => true,
             (Kind::Str, Utf8 | LargeUtf8 | Utf8View) => true,
             (Kind::Str, Dictionary(_, v)) => matches!(**v, Utf8 | LargeUtf8 | Utf8View),
-            (Kind::Date, Date32) => true,
+            // Arrow writes its Date64 as a Parquet DATE and reads it back as Date64.
+            (Kind::Date, Date32 | Date64) => true,
             _ => false,
         }
     }
