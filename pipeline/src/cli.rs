@@ -401,24 +401,14 @@ pub fn execute(cli: &Cli) -> Result<String> {
         Command::Audit(args) => {
             let root = Root::parse(&args.output)?;
             let rt = runtime(2)?;
-            let run = match &args.run {
-                Some(run) => run.clone(),
-                None => rt
-                    .block_on(crate::publish::current_run(&root))?
-                    .ok_or_else(|| {
-                        Error::InputRejected(format!("{}: no `current` run to audit", root.display))
-                    })?,
+            let against = args.against.as_deref();
+            let (run, report) = match &args.run {
+                Some(run) => (
+                    run.clone(),
+                    rt.block_on(disclose::audit::audit_run(&root, run, against, args.k))?,
+                ),
+                None => rt.block_on(disclose::audit::audit_current(&root, against, args.k))?,
             };
-            let against = args.against.as_ref().map(|r| format!("runs/{r}"));
-            let report = rt.block_on(disclose::audit::audit_against(
-                &root,
-                &format!("runs/{run}"),
-                against.as_deref(),
-                args.k,
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(2),
-            ))?;
             let mut out = format!(
                 "audit of run {run}{}: {} cells, {} withheld, k = {} ({:.1} s)\n",
                 args.against

@@ -452,7 +452,6 @@ pub fn plan(
     }
     // Indicators of one population share counts (the cohort is the denominator of five),
     // so drift and freezing are per population and period.
-    let population = |c: &Cell| counts_of(&c.indicator).map(|k| k.presence);
     let drifted: BTreeSet<(Option<Kind>, u8, i32)> = released
         .iter()
         .filter(|c| drift.contains_key(&(c.indicator.clone(), c.period.clone())))
@@ -600,6 +599,11 @@ pub fn counts_by_cell(cells: &[Cell]) -> HashMap<CellKey, Counts> {
         .collect()
 }
 
+/// The population a cell counts (indicators of one population share counts).
+fn population(c: &Cell) -> Option<Kind> {
+    counts_of(&c.indicator).map(|k| k.presence)
+}
+
 fn counts_of_cell(c: &Cell) -> Counts {
     (c.numerator, c.denominator, c.grade_sum.map(f64::to_bits))
 }
@@ -615,7 +619,6 @@ fn revised_pairs(released: &[Cell], revise: &[String]) -> Result<BTreeSet<(Strin
         )));
     }
     let wanted: BTreeSet<&str> = revise.iter().map(String::as_str).collect();
-    let population = |c: &Cell| counts_of(&c.indicator).map(|k| k.presence);
     let years: BTreeSet<(Option<Kind>, i32)> = released
         .iter()
         .filter(|c| c.years == 1 && wanted.contains(c.period.as_str()))

@@ -562,7 +562,7 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
             .time_rows(
                 "audit",
                 async {
-                    let report = disclose::audit::audit_run(output, &run_id, None).await?;
+                    let report = disclose::audit::audit_run(output, &run_id, None, None).await?;
                     crate::faults::point("audit");
                     Ok(report)
                 },

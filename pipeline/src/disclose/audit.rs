@@ -196,16 +196,6 @@ pub async fn read_batch_and_footer(
         .map_err(|e| Error::internal(rel, e))
 }
 
-/// Audits the run folder `run` (relative to `root`: `runs/<id>`).
-pub async fn audit_folder(
-    root: &Root,
-    run: &str,
-    k: Option<i64>,
-    threads: usize,
-) -> Result<Report> {
-    audit_against(root, run, None, k, threads).await
-}
-
 /// Audits the run folder `run`, read together with the earlier release `against` (a
 /// run folder under the same root) when given: every period both publish is one the
 /// attacker holds twice. Periods published identically add nothing; where a cell's
@@ -286,17 +276,35 @@ async fn check_rankings(
     Ok(crate::rankings::differences(&written, &recomputed))
 }
 
-/// Audits `runs/<run_id>` under an output root.
-pub async fn audit_run(root: &Root, run_id: &str, k: Option<i64>) -> Result<Report> {
-    audit_folder(root, &format!("runs/{run_id}"), k, threads()).await
+/// Audits `runs/<run_id>` under an output root, with the earlier release
+/// `runs/<against>` when given ([`audit_against`]).
+pub async fn audit_run(
+    root: &Root,
+    run_id: &str,
+    against: Option<&str>,
+    k: Option<i64>,
+) -> Result<Report> {
+    let against = against.map(|a| format!("runs/{a}"));
+    audit_against(
+        root,
+        &format!("runs/{run_id}"),
+        against.as_deref(),
+        k,
+        threads(),
+    )
+    .await
 }
 
-/// Audits the run `current` points to.
-pub async fn audit_current(root: &Root, k: Option<i64>) -> Result<(String, Report)> {
+/// Audits the run `current` points to (with `against` as in [`audit_run`]).
+pub async fn audit_current(
+    root: &Root,
+    against: Option<&str>,
+    k: Option<i64>,
+) -> Result<(String, Report)> {
     let run = crate::publish::current_run(root).await?.ok_or_else(|| {
         Error::InputRejected(format!("{}: no `current` run to audit", root.display))
     })?;
-    let report = audit_run(root, &run, k).await?;
+    let report = audit_run(root, &run, against, k).await?;
     Ok((run, report))
 }
 

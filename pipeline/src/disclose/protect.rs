@@ -13,7 +13,7 @@
 
 use super::moves::{Certificate, Evaluated, Moves, pack, window_end};
 use super::ranges::EPS;
-use super::rules::{Reason, cost, counts_of, primary};
+use super::rules::{cost, counts_of, primary};
 use super::system::Model;
 use super::targets::{Form, Target, targets};
 use super::{Cell, Why};
@@ -36,7 +36,8 @@ pub fn mark_primary(cells: &mut [Cell], k: i64) -> Result<()> {
     cells.iter_mut().try_for_each(|c| mark_one(c, k))
 }
 
-/// Marks one cell primary (withheld, with its reasons) or not.
+/// Marks one cell primary (withheld, with its reasons) or not. The reasons a revision
+/// gave it (`changed_*`, set by the caller) are kept.
 fn mark_one(c: &mut Cell, k: i64) -> Result<()> {
     let den = c.denominator.ok_or_else(|| {
         Error::Internal(format!(
@@ -44,7 +45,10 @@ fn mark_one(c: &mut Cell, k: i64) -> Result<()> {
             c.indicator, c.period
         ))
     })?;
-    let reasons = primary(&c.indicator, c.numerator, den, k);
+    let mut reasons = primary(&c.indicator, c.numerator, den, k);
+    if let Some(Why::Primary(given)) = &c.why {
+        reasons.extend(given.iter().copied().filter(|r| r.is_change()));
+    }
     c.why = (!reasons.is_empty()).then_some(Why::Primary(reasons));
     c.suppressed = c.why.is_some();
     Ok(())
@@ -154,21 +158,7 @@ pub fn protect_with(
     }
     for (c, f) in cells.iter_mut().zip(fixed) {
         if !*f {
-            // A revision's changed counts (set by the caller) stay targets.
-            let changed: Vec<Reason> = match &c.why {
-                Some(Why::Primary(r)) => r.iter().copied().filter(|r| r.is_change()).collect(),
-                _ => Vec::new(),
-            };
             mark_one(c, k)?;
-            if !changed.is_empty() {
-                let mut reasons = match c.why.take() {
-                    Some(Why::Primary(r)) => r,
-                    _ => Vec::new(),
-                };
-                reasons.extend(changed);
-                c.why = Some(Why::Primary(reasons));
-                c.suppressed = true;
-            }
         }
     }
     let parts: Vec<Vec<usize>> = parts(cells)?
