@@ -12,7 +12,7 @@ export SKOLEGANG_PYTHON ?= $(VENV)/bin/python
 SCALE ?= 1.0
 SEED ?= 1
 
-.PHONY: all build run test fmt-check clippy unit venv fixtures sample release bench dictionary
+.PHONY: all build run test fmt-check clippy unit venv fixtures sample release bench dictionary fuzz
 
 all: test
 
@@ -36,7 +36,13 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit: venv
-	$(CARGO) test --workspace
+	SKOLEGANG_ALL_TESTS=1 $(CARGO) test --workspace
+
+## fuzz: before a release, the byte-mutation fuzz run long: FUZZ_CASES (default 10000)
+## mutated files of each extract (tests/damaged.rs; `make test` runs 8 of each)
+FUZZ_CASES ?= 10000
+fuzz:
+	SKOLEGANG_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p skolegang-tests --test e2e damaged::mutated -- --nocapture
 
 ## venv: the Python packages the tests use (tests/requirements.txt), in $(VENV)
 venv: $(VENV)/.installed

@@ -188,48 +188,30 @@ fn a_broken_symlink_is_fatal_and_an_upper_case_extension_is_read() {
     assert_eq!(read(&after), read(&before) + exams_rows);
 }
 
-/// `file` with a rewritten footer claiming `factor` times the rows of each row group: the
-/// data pages are left as they are.
+/// `file` with a rewritten footer claiming `factor` times the rows of each row group,
+/// and as many values in each column chunk (a footer that agrees with itself): the data
+/// pages are left as they are.
 fn lie_about_rows(file: &std::path::Path, factor: i64) {
-    use parquet::file::metadata::{
-        FileMetaData, ParquetMetaData, ParquetMetaDataReader, ParquetMetaDataWriter,
-    };
-    let bytes = bytes::Bytes::from(std::fs::read(file).expect("read"));
-    let meta = ParquetMetaDataReader::new()
-        .parse_and_finish(&bytes)
-        .expect("footer");
-    let n = bytes.len();
-    let footer_len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().expect("4 bytes")) as usize;
-    let mut out = bytes[..n - 8 - footer_len].to_vec();
-    let fm = meta.file_metadata();
-    let row_groups: Vec<_> = meta
-        .row_groups()
-        .iter()
-        .map(|rg| {
-            let rows = rg.num_rows() * factor;
-            rg.clone()
-                .into_builder()
-                .set_num_rows(rows)
-                .build()
-                .expect("row group")
-        })
-        .collect();
-    let total: i64 = row_groups.iter().map(|rg| rg.num_rows()).sum();
-    let lied = ParquetMetaData::new(
-        FileMetaData::new(
-            fm.version(),
-            total,
-            fm.created_by().map(str::to_string),
-            fm.key_value_metadata().cloned(),
-            fm.schema_descr_ptr(),
-            fm.column_orders().cloned(),
-        ),
-        row_groups,
-    );
-    ParquetMetaDataWriter::new(&mut out, &lied)
-        .finish()
-        .expect("write footer");
-    std::fs::write(file, out).expect("write");
+    rewrite_footer(file, |rg| {
+        let columns = rg
+            .columns()
+            .iter()
+            .map(|c| {
+                let n = c.num_values() * factor;
+                c.clone()
+                    .into_builder()
+                    .set_num_values(n)
+                    .build()
+                    .expect("chunk")
+            })
+            .collect();
+        rg.clone()
+            .into_builder()
+            .set_num_rows(rg.num_rows() * factor)
+            .set_column_metadata(columns)
+            .build()
+            .expect("row group")
+    });
 }
 
 #[test]
@@ -405,4 +387,308 @@ fn a_bad_hive_partition_value_is_fatal() {
         matches!(err, Error::Schema { ref column, .. } if column == "school_year"),
         "{err}"
     );
+}
+
+/// `file` with its footer rewritten by `change` (row group by row group); the data pages
+/// are left as they are.
+fn rewrite_footer(
+    file: &std::path::Path,
+    change: impl Fn(
+        &parquet::file::metadata::RowGroupMetaData,
+    ) -> parquet::file::metadata::RowGroupMetaData,
+) {
+    use parquet::file::metadata::{
+        FileMetaData, ParquetMetaData, ParquetMetaDataReader, ParquetMetaDataWriter,
+    };
+    let bytes = bytes::Bytes::from(std::fs::read(file).expect("read"));
+    let meta = ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes)
+        .expect("footer");
+    let n = bytes.len();
+    let footer_len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().expect("4 bytes")) as usize;
+    let mut out = bytes[..n - 8 - footer_len].to_vec();
+    let fm = meta.file_metadata();
+    let row_groups: Vec<_> = meta.row_groups().iter().map(&change).collect();
+    let total: i64 = row_groups.iter().map(|rg| rg.num_rows()).sum();
+    let changed = ParquetMetaData::new(
+        FileMetaData::new(
+            fm.version(),
+            total,
+            fm.created_by().map(str::to_string),
+            fm.key_value_metadata().cloned(),
+            fm.schema_descr_ptr(),
+            fm.column_orders().cloned(),
+        ),
+        row_groups,
+    );
+    ParquetMetaDataWriter::new(&mut out, &changed)
+        .finish()
+        .expect("write footer");
+    std::fs::write(file, out).expect("write");
+}
+
+#[test]
+fn a_column_chunk_whose_value_count_disagrees_with_its_rows_is_fatal() {
+    // The footer's `sex` chunk claims one value more than the row group has rows.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    rewrite_footer(&dir.path().join("persons/part-0.parquet"), |rg| {
+        let columns = rg
+            .columns()
+            .iter()
+            .map(|c| {
+                if c.column_path().string() == "sex" {
+                    let n = c.num_values() + 1;
+                    c.clone()
+                        .into_builder()
+                        .set_num_values(n)
+                        .build()
+                        .expect("chunk")
+                } else {
+                    c.clone()
+                }
+            })
+            .collect();
+        rg.clone()
+            .into_builder()
+            .set_column_metadata(columns)
+            .build()
+            .expect("row group")
+    });
+    let err = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect_err("fatal");
+    assert_eq!(err.exit_code(), ExitCode::InputRejected, "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("persons/part-0.parquet")
+            && msg.contains("`sex`")
+            && msg.contains("2 values for 1 rows"),
+        "{msg}"
+    );
+    expect_fatal(dir.path(), "persons/part-0.parquet", Some("sex"));
+}
+
+#[test]
+fn a_page_whose_checksum_does_not_match_is_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let with_crc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("regressions/page-crc/persons.parquet");
+    let target = dir.path().join("persons/part-0.parquet");
+    std::fs::copy(&with_crc, &target).expect("copy");
+    // As written: the checksums hold and the person is read.
+    let checked = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect("valid");
+    assert_eq!(checked.extracts[0].validated.counts.rows_accepted, 1);
+    // `K` changed to `M` inside the `sex` data page (length 1, then the byte).
+    let mut bytes = std::fs::read(&target).expect("read");
+    let at = bytes
+        .windows(5)
+        .position(|w| w == b"\x01\x00\x00\x00K")
+        .expect("the plain-encoded value");
+    bytes[at + 4] = b'M';
+    std::fs::write(&target, &bytes).expect("write");
+    let err = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect_err("fatal");
+    assert_eq!(err.exit_code(), ExitCode::InputRejected, "{err}");
+    assert!(err.to_string().contains("CRC"), "{err}");
+    expect_fatal(dir.path(), "persons/part-0.parquet", None);
+}
+
+#[test]
+fn a_column_that_appears_twice_is_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let b = rows(Extract::Persons, &["b1 | 2010-03-14 | K"]);
+    let mut fields: Vec<Field> = b
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("sex", DataType::Utf8, true));
+    let mut cols = b.columns().to_vec();
+    cols.push(Arc::new(datafusion::arrow::array::StringArray::from(vec![
+        "M",
+    ])));
+    let twice = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).expect("batch");
+    write_parquet(dir.path(), "persons/part-0.parquet", &twice);
+    expect_fatal(dir.path(), "persons/part-0.parquet", Some("sex"));
+}
+
+#[test]
+fn a_file_column_that_contradicts_its_hive_folder_is_fatal() {
+    // school_year=2024/ holding a file whose own school_year says 2023.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let part = rows(Extract::Exams, &["b1 | 2023 | 9 | 140 | 4 | NULL"]);
+    write_parquet(dir.path(), "exams/school_year=2024/part-0.parquet", &part);
+    expect_fatal(
+        dir.path(),
+        "exams/school_year=2024/part-0.parquet",
+        Some("school_year"),
+    );
+    // Agreeing with the folder is fine.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    write_parquet(dir.path(), "exams/school_year=2023/part-0.parquet", &part);
+    let checked = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect("valid");
+    let exams = checked
+        .extracts
+        .iter()
+        .find(|x| x.extract() == Extract::Exams)
+        .expect("exams");
+    assert_eq!(exams.validated.counts.rows_accepted, 2);
+}
+
+#[test]
+fn values_that_do_not_fit_their_column_are_rejected_and_kept_as_sent() {
+    use datafusion::arrow::array::{Array, AsArray, Date64Array, UInt64Array};
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    // An exam with a grade and an exception code of 2^64 − 1: not an exam without an
+    // exception code.
+    let e = rows(
+        Extract::Exams,
+        &[
+            "b1 | 2025 | 9 | 110 | 7 | NULL",
+            "b1 | 2025 | 9 | 120 | 7 | NULL",
+        ],
+    );
+    let code: ArrayRef = Arc::new(UInt64Array::from(vec![None, Some(u64::MAX)]));
+    write_parquet(
+        dir.path(),
+        "exams/part-0.parquet",
+        &replace_column(&e, "exception_code", code),
+    );
+    // A preventive measure with placement code 2^64 − 5.
+    let m = rows(
+        Extract::Measures,
+        &[
+            "b1 | m-b1 | forebyggende | BL § 32, stk. 1, nr. 3 | NULL | 2020-01-01 | 2021-01-01 | 101",
+            "b1 | m-b2 | forebyggende | BL § 32, stk. 1, nr. 3 | NULL | 2021-02-01 | 2021-03-01 | 101",
+        ],
+    );
+    let code: ArrayRef = Arc::new(UInt64Array::from(vec![None, Some(u64::MAX - 4)]));
+    write_parquet(
+        dir.path(),
+        "measures/part-0.parquet",
+        &replace_column(&m, "placement_code", code),
+    );
+    // A person born on a Date64 beyond 32-bit days.
+    let p = rows(
+        Extract::Persons,
+        &["b1 | 2010-03-14 | K", "p2 | 2011-01-01 | M"],
+    );
+    let born: ArrayRef = Arc::new(Date64Array::from(vec![
+        Some(14_682 * 86_400_000),
+        Some(i64::MAX),
+    ]));
+    write_parquet(
+        dir.path(),
+        "persons/part-0.parquet",
+        &replace_column(&p, "birth_date", born),
+    );
+
+    let checked = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect("read");
+    let expected = [
+        (
+            Extract::Persons,
+            "birth_date=9223372036854775807 ms (Date64)",
+        ),
+        (Extract::Exams, "exception_code=18446744073709551615"),
+        (Extract::Measures, "placement_code=18446744073709551611"),
+    ];
+    for (extract, original) in expected {
+        let x = checked
+            .extracts
+            .iter()
+            .find(|x| x.extract() == extract)
+            .expect("extract");
+        assert_eq!(
+            skolegang_tests::reasons_by_row(x, 2),
+            vec![None, Some("value_out_of_range".to_string())],
+            "{}",
+            extract.name()
+        );
+        let q = skolegang::run::quarantine_batch(x).expect("quarantine");
+        let values = q
+            .column_by_name("original_values")
+            .expect("original_values")
+            .as_string::<i32>();
+        assert_eq!(values.len(), 1);
+        assert_eq!(values.value(0), original, "{}", extract.name());
+    }
+
+    // `run` agrees with `validate`: the same rows rejected (over the reject limit here),
+    // and the quarantine in the run folder keeps the values as sent.
+    let out = tempfile::tempdir().expect("tempdir");
+    let root = out.path().join("out");
+    let code = cli(&[
+        "run",
+        "--no-pdf",
+        "--input",
+        dir.path().to_str().expect("utf8"),
+        "--output",
+        root.to_str().expect("utf8"),
+        "--extract-date",
+        "2026-11-01",
+    ]);
+    assert_eq!(code, ExitCode::InputRejected);
+    let runs: Vec<_> = std::fs::read_dir(root.join("runs"))
+        .expect("runs")
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let exams = skolegang_tests::read_parquet(&runs[0].path().join("quarantine/exams"));
+    let values = exams
+        .column_by_name("original_values")
+        .expect("column")
+        .as_string::<i32>();
+    assert_eq!(values.value(0), "exception_code=18446744073709551615");
+    let reasons = exams
+        .column_by_name("reason")
+        .expect("reason")
+        .as_string::<i32>();
+    assert_eq!(reasons.value(0), "value_out_of_range");
+}
+
+#[test]
+fn an_unreadable_folder_is_fatal_and_named() {
+    // Root reads any folder; the binary is then run without the capabilities that let
+    // it (as a scheduler's service account would be).
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_base(dir.path());
+    let part = rows(Extract::Exams, &["b1 | 2024 | 9 | 140 | 4 | NULL"]);
+    write_parquet(dir.path(), "exams/school_year=2024/part-0.parquet", &part);
+    let locked = dir.path().join("exams/school_year=2024");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let binary = env!("CARGO_BIN_EXE_skolegang-under-test");
+    let args = [
+        "validate",
+        "--input",
+        dir.path().to_str().expect("utf8"),
+        "--extract-date",
+        "2026-11-01",
+    ];
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let out = if is_root {
+        std::process::Command::new("setpriv")
+            .args([
+                "--bounding-set=-dac_override,-dac_read_search",
+                "--inh-caps=-all",
+                binary,
+            ])
+            .args(args)
+            .output()
+    } else {
+        std::process::Command::new(binary).args(args).output()
+    }
+    .expect("start");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("exams/school_year=2024"), "{stderr}");
+    assert!(stderr.contains("unreadable"), "{stderr}");
 }

@@ -207,6 +207,57 @@ fn usage_and_configuration_errors_exit_2() {
 
 #[test]
 fn validate_accepts_the_sample_and_writes_nothing() {
+    // A copy of the sample in a folder of its own: after `validate`, the folder holds
+    // exactly the same files with the same bytes (nothing written beside the input, no
+    // output root, no lock, no spill).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = Path::new(skolegang::cli::SAMPLE_INPUT);
+    let input = dir.path().join("input");
+    for f in skolegang_tests::walk(sample) {
+        let dest = input.join(f.strip_prefix(sample).expect("inside"));
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&f, &dest).expect("copy");
+    }
+    let tree = || -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+        skolegang_tests::walk(dir.path())
+            .into_iter()
+            .map(|f| {
+                let bytes = std::fs::read(&f).expect("read");
+                (f, bytes)
+            })
+            .collect()
+    };
+    // Folders too (an empty output root or spill folder has no files).
+    fn folders(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            if e.path().is_dir() {
+                out.push(e.path());
+                folders(&e.path(), out);
+            }
+        }
+    }
+    let all_folders = || {
+        let mut v = Vec::new();
+        folders(dir.path(), &mut v);
+        v.sort();
+        v
+    };
+    let before = tree();
+    let folders_before = all_folders();
+    assert!(before.len() > 6, "the sample was copied");
+    assert_eq!(
+        cli(&[
+            "validate",
+            "--input",
+            input.to_str().expect("utf8"),
+            "--extract-date",
+            skolegang::fixtures::DEFAULT_EXTRACT_DATE,
+        ]),
+        ExitCode::Success
+    );
+    assert_eq!(tree(), before, "validate wrote nothing");
+    assert_eq!(all_folders(), folders_before, "validate made no folder");
+    // The sample itself, by default.
     assert_eq!(cli(&["validate"]), ExitCode::Success);
 }
 
@@ -619,4 +670,53 @@ fn a_run_with_nothing_to_publish_says_so_and_keeps_its_quarantine() {
     );
     let m = manifest(&runs[0]);
     assert_eq!(m["status"], "rejected");
+}
+
+/// The exit codes are one list: `ExitCode`, the README's table and `--help` agree.
+#[test]
+fn readme_help_and_code_name_the_same_exit_codes() {
+    // Exhaustive: a new variant does not compile until it is listed here.
+    let number = |e: ExitCode| match e {
+        ExitCode::Success => 0,
+        ExitCode::InputRejected => 1,
+        ExitCode::Usage => 2,
+        ExitCode::Internal => 3,
+        ExitCode::Busy => 4,
+    };
+    let codes: Vec<i32> = [
+        ExitCode::Success,
+        ExitCode::InputRejected,
+        ExitCode::Usage,
+        ExitCode::Internal,
+        ExitCode::Busy,
+    ]
+    .into_iter()
+    .map(|e| {
+        assert_eq!(e as i32, number(e));
+        number(e)
+    })
+    .collect();
+    let readme = include_str!("../README.md");
+    let table: Vec<i32> = readme
+        .split_once("## Exit codes")
+        .and_then(|(_, rest)| rest.split("\n## ").next())
+        .expect("README has `## Exit codes`")
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split_once(" |").and_then(|(n, _)| n.parse().ok()))
+        .collect();
+    assert_eq!(table, codes, "README's exit code table");
+    let help = <skolegang::cli::Cli as clap::CommandFactory>::command()
+        .render_long_help()
+        .to_string();
+    let line = help
+        .split_once("Exit codes:")
+        .map(|(_, rest)| rest)
+        .expect("--help lists the exit codes");
+    for code in codes {
+        assert!(
+            line.contains(&format!(" {code} ")),
+            "--help names exit code {code}"
+        );
+    }
 }

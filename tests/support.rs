@@ -60,10 +60,13 @@ pub fn batch(extract: Extract, rows: &[TextRow]) -> RecordBatch {
                 Kind::Date => Arc::new(
                     values
                         .map(|v| {
-                            v.map(|v| {
-                                skolegang::dates::to_days(
+                            // `days:N` is day N since 1970-01-01, for dates chrono cannot
+                            // write (Date32 reaches some 5.8 million years back).
+                            v.map(|v| match v.strip_prefix("days:") {
+                                Some(n) => n.parse::<i32>().expect("days"),
+                                None => skolegang::dates::to_days(
                                     skolegang::config::parse_date(&v).expect("a date"),
-                                )
+                                ),
                             })
                         })
                         .collect::<Date32Array>(),
@@ -167,8 +170,33 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-/// Ingests and validates `input` in-process.
+/// A test that needs something outside a Rust toolchain (Chromium, the Python venv
+/// that `make test` makes): under `make test` (which sets `SKOLEGANG_ALL_TESTS`) its
+/// absence fails the test; under a plain `cargo test` the test prints why it is skipped
+/// and returns.
+pub fn needs<T>(what: &str, found: Option<T>) -> Option<T> {
+    if found.is_none() {
+        if std::env::var_os("SKOLEGANG_ALL_TESTS").is_some() {
+            panic!("this test needs {what}, and `make test` runs every test");
+        }
+        eprintln!("skipped: this test needs {what} (`make test` provides it)");
+    }
+    found
+}
+
+/// The Python of the tests' venv (DuckDB, Polars, pyarrow, moto), named by
+/// `SKOLEGANG_PYTHON` (`make test` sets it); see [`needs`].
+pub fn python() -> Option<String> {
+    needs(
+        "the Python venv named by SKOLEGANG_PYTHON (tests/requirements.txt)",
+        std::env::var("SKOLEGANG_PYTHON").ok(),
+    )
+}
+
+/// Ingests and validates `input` in-process (with the binary's panic hook, so that a
+/// damaged file's caught panic stays out of the test output as it does out of stderr).
 pub fn validate(input: &str, extract_date: &str) -> skolegang::error::Result<Checked> {
+    skolegang::damaged::install_panic_hook();
     block_on(run::ingest_and_validate(&settings(input, extract_date)))
 }
 

@@ -27,7 +27,7 @@ pub const SAMPLE_INPUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures
     long_about = "Skolegang reads six pseudonymised register extracts (Parquet), validates them \
 against the data contract, quarantines bad rows and publishes disclosure-controlled \
 indicators per kommune.\n\nExit codes: 0 success; 1 input rejected; 2 usage or \
-configuration error; 3 I/O or internal error."
+configuration error; 3 I/O or internal error; 4 busy (another run holds the output's lock)."
 )]
 pub struct Cli {
     /// Log format on stderr: `text` for people, `json` (one object per line) for schedulers.
@@ -133,9 +133,9 @@ pub struct InputArgs {
     /// the machine's cores.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Memory for DataFusion's operators (e.g. 4G, 1500M; at least 64M); sorts,
-    /// aggregates and joins spill to disk beyond it. Default: half of the machine's (or
-    /// container's) memory.
+    /// Memory for DataFusion's operators (e.g. 4G, 1500M; at least 64M); sorts and
+    /// aggregates spill to disk beyond it, a hash join that does not fit fails the run.
+    /// Default: half of the machine's (or container's) memory.
     #[arg(long, value_name = "SIZE", value_parser = crate::session::parse_size)]
     pub memory_limit: Option<u64>,
     /// Folder for spill files. Default: <output>/.spill for a local output (removed

@@ -196,5 +196,14 @@ pub const SOURCE_FILE: &str = "source_file";
 pub const SOURCE_ROW: &str = "source_row";
 pub const ROW_ORDINAL: &str = "_row";
 
+/// A bookkeeping column of the raw tables only: the values of the row that do not fit
+/// their column's canonical type, as `column=value` text (NULL when all fit); see
+/// [`crate::narrow`]. In the quarantine it is [`ORIGINAL_VALUES`].
+pub const OUT_OF_RANGE: &str = "_out_of_range";
+
+/// The quarantine column that keeps, as text, the values a rejected row sent that its
+/// contract columns cannot hold (reason `value_out_of_range`).
+pub const ORIGINAL_VALUES: &str = "original_values";
+
 /// The reason column of the validation queries and the quarantine.
 pub const REASON: &str = "reason";

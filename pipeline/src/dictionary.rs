@@ -478,7 +478,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "quarantine",
         path: "quarantine/<extract>/part-0.parquet",
-        about: "Rejected input rows of one extract (person-level, never published): the extract's contract columns as delivered, then these three.",
+        about: "Rejected input rows of one extract (person-level, never published): the extract's contract columns as delivered, then these four.",
         columns: &[
             c(
                 "<contract columns>",
@@ -502,6 +502,12 @@ pub const TABLES: &[Table] = &[
                 "source_row",
                 "Int64",
                 "the row's 0-based position in that file",
+                "docs/validation.md",
+            ),
+            c(
+                "original_values",
+                "Utf8",
+                "the values the row sent that its contract columns cannot hold, as `column=value` text (reason `value_out_of_range`: an unsigned integer above 2^63 − 1, a Date64 beyond 32-bit days); null when every value fits",
                 "docs/validation.md",
             ),
         ],

@@ -38,18 +38,13 @@ fn fault() -> Option<String> {
 pub fn point(name: &str) {
     debug_assert!(POINTS.contains(&name), "unlisted fault point {name}");
     if fault().is_some_and(|f| f.strip_prefix("kill@") == Some(name)) {
-        // SAFETY: sends a signal to this process; SIGKILL cannot be caught.
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGKILL);
-        }
+        crate::sys::signal_self(crate::sys::Signal::Kill);
         // Not reached: SIGKILL is delivered before kill() returns to a single target.
         std::process::abort();
     }
     if fault().is_some_and(|f| f.strip_prefix("term@") == Some(name)) {
-        // SAFETY: sends a signal to this process; the handler (interrupt.rs) sets a flag.
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGTERM);
-        }
+        // The handler (interrupt.rs) sets a flag.
+        crate::sys::signal_self(crate::sys::Signal::Term);
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }

@@ -1,15 +1,17 @@
 //! Ingest: list each extract's Parquet files, fetch them, check their schemas against
 //! the contract, and decode them into canonical Arrow batches on demand.
 //!
-//! Every file is fetched once; its bytes give the size and sha256 for the manifest
+//! Every file is fetched once by ingest (and once before, on a changed night, by the
+//! fingerprint, `run::fingerprint`); its bytes give the size and sha256 for the manifest
 //! and, held in memory (compressed, as stored), the rows of every later scan
 //! ([`crate::scan`]). Schema problems are fatal and name the file and the column.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::{
+    ArrayRef, RecordBatch, RecordBatchOptions, StringArray, new_null_array,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use futures::{StreamExt, TryStreamExt};
@@ -24,8 +26,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tracing::{debug, info_span};
 
-use crate::contract::{Column, Extract, Kind, ROW_ORDINAL, schema_with};
+use crate::contract::{Column, Extract, Kind, OUT_OF_RANGE, ROW_ORDINAL, schema_with};
 use crate::error::{Error, Result};
+use crate::narrow::{can_misfit, narrow};
 use crate::store::Root;
 
 /// Rows per Arrow batch when decoding.
@@ -63,7 +66,13 @@ pub fn locate(files: &[InputFile], ordinal: i64) -> Option<(&str, i64)> {
 
 /// The schema of ingested batches: contract columns plus `_row`.
 pub fn ingested_schema(extract: Extract) -> SchemaRef {
-    schema_with(extract, &[Field::new(ROW_ORDINAL, DataType::Int64, false)])
+    schema_with(
+        extract,
+        &[
+            Field::new(ROW_ORDINAL, DataType::Int64, false),
+            Field::new(OUT_OF_RANGE, DataType::Utf8, true),
+        ],
+    )
 }
 
 /// Lists the `*.parquet` files of one extract, sorted by path. Hidden and
@@ -222,6 +231,18 @@ enum Source {
     File(usize),
     /// A hive partition value, the same on every row.
     Hive(ScalarValue),
+    /// The file's column at this index, which must hold its hive folder's value on
+    /// every row (a file that contradicts its folder is rejected).
+    Both(usize, ScalarValue),
+}
+
+impl Source {
+    fn file_column(&self) -> Option<usize> {
+        match self {
+            Source::File(i) | Source::Both(i, _) => Some(*i),
+            Source::Hive(_) => None,
+        }
+    }
 }
 
 /// One input file, held for decoding: the bytes that were hashed for the manifest
@@ -256,28 +277,37 @@ impl FileData {
         let hive = hive_values(relative);
         let mut sources = Vec::new();
         for c in extract.columns() {
-            let source = match file_schema.index_of(c.name) {
-                Ok(i) => {
-                    let t = file_schema.field(i).data_type();
+            let schema_error = |rule: String| Error::Schema {
+                file: relative.to_string(),
+                column: c.name.to_string(),
+                rule,
+            };
+            let mut found = file_schema
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.name() == c.name);
+            let in_file = found.next();
+            if found.next().is_some() {
+                return Err(schema_error(
+                    "appears more than once in the file".to_string(),
+                ));
+            }
+            let source = match (in_file, hive.get(c.name)) {
+                (Some((i, field)), folder) => {
+                    let t = field.data_type();
                     if !c.kind.accepts(t) {
-                        return Err(Error::Schema {
-                            file: relative.to_string(),
-                            column: c.name.to_string(),
-                            rule: format!("has type {t}; {}", c.kind.rule()),
-                        });
+                        return Err(schema_error(format!("has type {t}; {}", c.kind.rule())));
                     }
-                    Source::File(i)
+                    match folder {
+                        Some(v) => Source::Both(i, hive_scalar(relative, c.name, c.kind, v)?),
+                        None => Source::File(i),
+                    }
                 }
-                Err(_) => match hive.get(c.name) {
-                    Some(v) => Source::Hive(hive_scalar(relative, c.name, c.kind, v)?),
-                    None => {
-                        return Err(Error::Schema {
-                            file: relative.to_string(),
-                            column: c.name.to_string(),
-                            rule: "required column is missing".to_string(),
-                        });
-                    }
-                },
+                (None, Some(v)) => Source::Hive(hive_scalar(relative, c.name, c.kind, v)?),
+                (None, None) => {
+                    return Err(schema_error("required column is missing".to_string()));
+                }
             };
             sources.push(source);
         }
@@ -287,8 +317,23 @@ impl FileData {
         let mut next = first_row;
         let mut row_groups = Vec::new();
         let mut total: i64 = 0;
-        for rg in metadata.metadata().row_groups() {
+        let read: Vec<usize> = sources.iter().filter_map(Source::file_column).collect();
+        let parquet_schema = metadata.parquet_schema();
+        for (g, rg) in metadata.metadata().row_groups().iter().enumerate() {
             let n = usize::try_from(rg.num_rows()).map_err(|e| unreadable(&e))?;
+            // Each flat column chunk read holds one value (or null) per row.
+            for (leaf, chunk) in rg.columns().iter().enumerate() {
+                let flat = chunk.column_descr().max_rep_level() == 0;
+                let root = parquet_schema.get_column_root_idx(leaf);
+                if flat && read.contains(&root) && chunk.num_values() != rg.num_rows() {
+                    return Err(Error::InputRejected(format!(
+                        "{relative}: row group {g}: column `{}` holds {} values for {} rows; the file is damaged",
+                        chunk.column_path().string(),
+                        chunk.num_values(),
+                        rg.num_rows()
+                    )));
+                }
+            }
             row_groups.push((next, n));
             total = total.checked_add(rg.num_rows()).ok_or_else(|| {
                 Error::InputRejected(format!("{relative}: the footer's row counts overflow"))
@@ -320,24 +365,44 @@ impl FileData {
 
     /// Decodes row group `row_group`, batch by batch, as the contract columns
     /// `columns` (indices into the extract's columns, in the order given) in canonical
-    /// types. Only those columns are decoded. Batches keep the row group's row order, so
-    /// the i-th row is the ordinal `row_groups[row_group].0 + i` — or, when `only` is
-    /// given (sorted run-wide ordinals inside the row group), only those rows are
-    /// decoded and the i-th row is `only[i]`.
+    /// types. Only those columns are decoded — and, with `out_of_range`, also every
+    /// column that can hold a value that does not fit ([`crate::narrow`]), so that a
+    /// last column, `_out_of_range`, can name them. Batches keep the row group's row
+    /// order, so the i-th row is the ordinal `row_groups[row_group].0 + i` — or, when
+    /// `only` is given (sorted run-wide ordinals inside the row group), only those rows
+    /// are decoded and the i-th row is `only[i]`.
     pub fn decode(
         &self,
         extract: Extract,
         row_group: usize,
         columns: &[usize],
         only: Option<&[i64]>,
+        out_of_range: bool,
     ) -> Result<Decoder> {
         let relative = self.relative.clone();
-        let mut roots: Vec<usize> = columns
+        let file_schema = Arc::clone(self.metadata.schema());
+        let all = extract.columns();
+        let contract = |c: usize| {
+            all.get(c)
+                .copied()
+                .ok_or_else(|| Error::Internal(format!("{relative}: no contract column {c}")))
+        };
+        // The columns to decode: those asked for, then (with `out_of_range`) those that
+        // can misfit, which are only watched.
+        let mut wanted: Vec<(usize, bool)> = columns.iter().map(|c| (*c, true)).collect();
+        if out_of_range {
+            for (c, source) in self.sources.iter().enumerate() {
+                let misfits = source
+                    .file_column()
+                    .is_some_and(|i| can_misfit(file_schema.field(i).data_type()));
+                if misfits && !columns.contains(&c) {
+                    wanted.push((c, false));
+                }
+            }
+        }
+        let mut roots: Vec<usize> = wanted
             .iter()
-            .filter_map(|c| match self.sources.get(*c) {
-                Some(Source::File(i)) => Some(*i),
-                _ => None,
-            })
+            .filter_map(|(c, _)| self.sources.get(*c).and_then(Source::file_column))
             .collect();
         roots.sort_unstable();
         roots.dedup();
@@ -360,42 +425,58 @@ impl FileData {
         let reader = builder.build().map_err(|e| {
             Error::InputRejected(format!("{relative}: unreadable Parquet file: {e}"))
         })?;
-        let all = extract.columns();
-        let mut outputs = Vec::with_capacity(columns.len());
-        for c in columns {
-            let column = all
-                .get(*c)
-                .ok_or_else(|| Error::Internal(format!("{relative}: no contract column {c}")))?;
-            let source = match &self.sources[*c] {
-                // Projected batches keep file order; the column's index among them.
-                Source::File(i) => Source::File(roots.binary_search(i).map_err(|_| {
+        let mut outputs = Vec::with_capacity(wanted.len());
+        for (c, output) in wanted {
+            let column = contract(c)?;
+            // Projected batches keep file order; the column's index among them.
+            let position = |i: &usize| {
+                roots.binary_search(i).map_err(|_| {
                     Error::Internal(format!("{relative}: projection lost `{}`", column.name))
-                })?),
+                })
+            };
+            let source = match &self.sources[c] {
+                Source::File(i) => Source::File(position(i)?),
+                Source::Both(i, v) => Source::Both(position(i)?, v.clone()),
                 hive => hive.clone(),
             };
-            outputs.push((*column, source));
+            outputs.push(Output {
+                column,
+                source,
+                output,
+            });
         }
-        let schema = Arc::new(Schema::new(
-            outputs
-                .iter()
-                .map(|(c, _)| Field::new(c.name, c.kind.canonical(), true))
-                .collect::<Vec<_>>(),
-        ));
+        let mut fields: Vec<Field> = outputs
+            .iter()
+            .filter(|o| o.output)
+            .map(|o| Field::new(o.column.name, o.column.kind.canonical(), true))
+            .collect();
+        if out_of_range {
+            fields.push(Field::new(OUT_OF_RANGE, DataType::Utf8, true));
+        }
         Ok(Decoder {
             reader,
             relative,
             outputs,
-            schema,
+            out_of_range,
+            schema: Arc::new(Schema::new(fields)),
         })
     }
+}
+
+/// A contract column being decoded: where it comes from and whether it is in the
+/// decoded batch (or only watched for values that do not fit).
+struct Output {
+    column: Column,
+    source: Source,
+    output: bool,
 }
 
 /// The batches of one row group, decoded ([`FileData::decode`]).
 pub struct Decoder {
     reader: ParquetRecordBatchReader,
     relative: String,
-    /// Each output column and where it is in the decoded batch (or its hive value).
-    outputs: Vec<(Column, Source)>,
+    outputs: Vec<Output>,
+    out_of_range: bool,
     schema: SchemaRef,
 }
 
@@ -403,22 +484,50 @@ impl Decoder {
     fn convert(&self, batch: RecordBatch) -> Result<RecordBatch> {
         let relative = self.relative.as_str();
         let n = batch.num_rows();
-        let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.outputs.len());
-        for (column, source) in &self.outputs {
-            let array =
-                match source {
-                    Source::File(pos) => cast(batch.column(*pos), &column.kind.canonical())
-                        .map_err(|e| Error::Schema {
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.outputs.len() + 1);
+        let mut misfits: Vec<Vec<String>> = Vec::new();
+        for o in &self.outputs {
+            let column = o.column;
+            let array = match &o.source {
+                Source::File(pos) | Source::Both(pos, _) => {
+                    let narrowed =
+                        narrow(batch.column(*pos), column.kind).map_err(|e| Error::Schema {
                             file: relative.to_string(),
                             column: column.name.to_string(),
                             rule: format!("cannot be read as {}: {e}", column.kind.canonical()),
-                        })?,
-                    Source::Hive(v) if v.is_null() => new_null_array(&column.kind.canonical(), n),
-                    Source::Hive(v) => v
-                        .to_array_of_size(n)
-                        .map_err(|e| Error::internal(relative, e))?,
-                };
-            cols.push(array);
+                        })?;
+                    for (row, value) in narrowed.misfits {
+                        if misfits.is_empty() {
+                            misfits = vec![Vec::new(); n];
+                        }
+                        if let Some(m) = misfits.get_mut(row) {
+                            m.push(format!("{}={value}", column.name));
+                        }
+                    }
+                    if let Source::Both(_, folder) = &o.source {
+                        agrees_with_folder(relative, column, &narrowed.array, folder)?;
+                    }
+                    narrowed.array
+                }
+                Source::Hive(v) if v.is_null() => new_null_array(&column.kind.canonical(), n),
+                Source::Hive(v) => v
+                    .to_array_of_size(n)
+                    .map_err(|e| Error::internal(relative, e))?,
+            };
+            if o.output {
+                cols.push(array);
+            }
+        }
+        if self.out_of_range {
+            let text: StringArray = if misfits.is_empty() {
+                StringArray::new_null(n)
+            } else {
+                misfits
+                    .iter()
+                    .map(|m| (!m.is_empty()).then(|| m.join("; ")))
+                    .collect()
+            };
+            cols.push(Arc::new(text));
         }
         RecordBatch::try_new_with_options(
             Arc::clone(&self.schema),
@@ -427,6 +536,33 @@ impl Decoder {
         )
         .map_err(|e| Error::internal(relative, e))
     }
+}
+
+/// A file column that is also a hive folder (`school_year=2023/`) must hold the
+/// folder's value on every row; a file that contradicts its folder is rejected (the
+/// row's position is named, not its value).
+fn agrees_with_folder(
+    relative: &str,
+    column: Column,
+    values: &ArrayRef,
+    folder: &ScalarValue,
+) -> Result<()> {
+    let expected = folder
+        .to_array_of_size(values.len())
+        .map_err(|e| Error::internal(relative, e))?;
+    let differs = datafusion::arrow::compute::kernels::cmp::distinct(values, &expected)
+        .map_err(|e| Error::internal(relative, e))?;
+    if differs.true_count() == 0 {
+        return Ok(());
+    }
+    Err(Error::Schema {
+        file: relative.to_string(),
+        column: column.name.to_string(),
+        rule: format!(
+            "contradicts its hive folder `{}={folder}`: the file's own column holds other values",
+            column.name
+        ),
+    })
 }
 
 impl Iterator for Decoder {

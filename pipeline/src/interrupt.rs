@@ -16,23 +16,20 @@ extern "C" fn on_signal(signal: libc::c_int) {
 /// Installs the handler for SIGTERM and SIGINT (once per process).
 pub fn install() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        for signal in [libc::SIGTERM, libc::SIGINT] {
-            // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
-            unsafe {
-                libc::signal(signal, on_signal as *const () as libc::sighandler_t);
-            }
-        }
-    });
+    // The handler only stores into an atomic, which is async-signal-safe.
+    ONCE.call_once(|| crate::sys::on_termination(on_signal));
 }
 
 /// The name of the signal received so far, if any.
 pub fn received() -> Option<&'static str> {
     match RECEIVED.load(Ordering::SeqCst) {
         0 => None,
-        s if s == libc::SIGTERM => Some("SIGTERM"),
-        s if s == libc::SIGINT => Some("SIGINT"),
-        _ => Some("a signal"),
+        s => Some(
+            crate::sys::TERMINATION
+                .iter()
+                .find(|(signal, _)| *signal == s)
+                .map_or("a signal", |(_, name)| name),
+        ),
     }
 }
 

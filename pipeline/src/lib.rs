@@ -1,6 +1,9 @@
 //! Skolegang: a nightly batch that tells Denmark how children in vulnerable positions
 //! do in school, per kommune. See ARCHITECTURE.md for the map.
 
+// `unsafe` lives in `sys` only.
+#![deny(unsafe_code)]
+
 pub mod cli;
 pub mod codes;
 pub mod config;
@@ -19,6 +22,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod logging;
 pub mod manifest;
+pub mod narrow;
 pub mod pseudonym;
 pub mod publish;
 pub mod query;
@@ -29,4 +33,5 @@ pub mod run;
 pub mod scan;
 pub mod session;
 pub mod store;
+pub mod sys;
 pub mod validate;

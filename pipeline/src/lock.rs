@@ -43,23 +43,11 @@ fn stale(h: &Holder, this_host: &str) -> bool {
 }
 
 fn host() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into buf.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "unknown".to_string();
-    }
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    crate::sys::hostname().unwrap_or_else(|| "unknown".to_string())
 }
 
 fn alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: signal 0 only checks that the process exists.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    crate::sys::process_exists(pid)
 }
 
 /// The held lock; released on drop.
@@ -184,6 +172,12 @@ mod tests {
     #[test]
     fn this_process_is_alive_and_a_dead_pid_is_not() {
         assert!(alive(std::process::id()));
+        // A child that has exited and been reaped: `kill(pid, 0)` says ESRCH.
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let pid = child.id();
+        child.wait().expect("wait");
+        assert!(!alive(pid));
+        // A number no pid_t can hold is no process either.
         assert!(!alive(u32::MAX - 7));
         assert!(!host().is_empty());
     }

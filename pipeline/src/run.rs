@@ -14,7 +14,10 @@ use tracing::{info, info_span, warn};
 
 use crate::codes::Codes;
 use crate::config::Config;
-use crate::contract::{Extract, REASON, ROW_ORDINAL, SOURCE_FILE, SOURCE_ROW, schema_with};
+use crate::contract::{
+    Extract, ORIGINAL_VALUES, OUT_OF_RANGE, REASON, ROW_ORDINAL, SOURCE_FILE, SOURCE_ROW,
+    schema_with,
+};
 use crate::disclose;
 use crate::error::{Error, Result};
 use crate::indicators;
@@ -180,7 +183,8 @@ pub async fn ingest_and_validate(settings: &Settings) -> Result<Checked> {
 }
 
 /// The quarantine schema of an extract: contract columns, `reason`, `source_file`,
-/// `source_row` (0-based position in the source file).
+/// `source_row` (0-based position in the source file), `original_values` (the values
+/// the contract columns could not hold, as text; NULL when all fit).
 pub fn quarantine_schema(extract: Extract) -> SchemaRef {
     schema_with(
         extract,
@@ -188,6 +192,7 @@ pub fn quarantine_schema(extract: Extract) -> SchemaRef {
             Field::new(REASON, DataType::Utf8, false),
             Field::new(SOURCE_FILE, DataType::Utf8, false),
             Field::new(SOURCE_ROW, DataType::Int64, false),
+            Field::new(ORIGINAL_VALUES, DataType::Utf8, true),
         ],
     )
 }
@@ -228,6 +233,7 @@ pub fn quarantine_batch(x: &ExtractResult) -> Result<RecordBatch> {
     cols.push(col(REASON)?);
     cols.push(Arc::new(StringArray::from(files)));
     cols.push(Arc::new(Int64Array::from(rows)));
+    cols.push(col(OUT_OF_RANGE)?);
     RecordBatch::try_new(quarantine_schema(extract), cols)
         .map_err(|e| Error::internal(extract.name(), e))
 }

@@ -2,8 +2,9 @@
 //! every scan — only the columns the query reads — and leaves out rejected rows.
 //!
 //! Two tables are made from one extract: `raw_<extract>` (every row, with the run-wide
-//! ordinal `_row`) for its validation query, and `<extract>` (the accepted rows, the
-//! contract columns only) for the validations and derivations that read it after.
+//! ordinal `_row` and the values that do not fit, `_out_of_range` ([`crate::narrow`]))
+//! for its validation query, and `<extract>` (the accepted rows, the contract columns
+//! only) for the validations and derivations that read it after.
 //! Nothing is held decoded between queries: the memory an extract takes is its files'
 //! compressed bytes, and what the query's operators keep (they count against the
 //! memory pool and spill). See docs/performance.md.
@@ -67,7 +68,7 @@ impl Selection {
 pub struct ExtractTable {
     extract: Extract,
     files: Arc<Vec<FileData>>,
-    /// `_row` as the last column.
+    /// `_row` and `_out_of_range` as the last columns.
     with_row: bool,
     selection: Selection,
     schema: SchemaRef,
@@ -179,6 +180,8 @@ enum Output {
     Decoded(usize),
     /// The run-wide ordinal.
     Row,
+    /// The row's values that do not fit their columns, as text (`_out_of_range`).
+    OutOfRange,
 }
 
 /// The physical scan of an [`ExtractTable`].
@@ -205,6 +208,8 @@ impl ExtractScan {
                 decode.push(i);
             } else if i == contract && table.with_row {
                 outputs.push(Output::Row);
+            } else if i == contract + 1 && table.with_row {
+                outputs.push(Output::OutOfRange);
             } else {
                 return Err(DataFusionError::Internal(format!(
                     "{}: no column {i} to scan",
@@ -399,6 +404,7 @@ impl Batches {
             .map(|o| match o {
                 Output::Decoded(i) => Arc::clone(decoded.column(*i)),
                 Output::Row => Arc::clone(&rows),
+                Output::OutOfRange => Arc::clone(decoded.column(self.decode.len())),
             })
             .collect();
         let batch = RecordBatch::try_new_with_options(
@@ -446,7 +452,14 @@ impl Batches {
                     ),
                 };
                 let decoder = crate::damaged::guarded(&file.relative, || {
-                    file.decode(self.table.extract, rg, &self.decode, only.as_deref())
+                    let out_of_range = self.outputs.iter().any(|o| matches!(o, Output::OutOfRange));
+                    file.decode(
+                        self.table.extract,
+                        rg,
+                        &self.decode,
+                        only.as_deref(),
+                        out_of_range,
+                    )
                 })??;
                 self.current = Some((decoder, cursor));
             }

@@ -191,11 +191,7 @@ impl MemoryPool for SpillCappedPool {
 /// extracts as they go; at scale 1.0 this lowers the peak RSS from 2.9 to 2.4 GB at no
 /// cost in time (docs/performance.md). Elsewhere a no-op.
 pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter, and is thread-safe.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
+    crate::sys::map_large_allocations();
 }
 
 /// The machine's memory (`MemTotal`), or the container's limit (cgroup v2

@@ -67,7 +67,8 @@ impl Counts {
 #[derive(Debug)]
 pub struct Validated {
     pub extract: Extract,
-    /// The rejected rows, in input order: contract columns, `_row` and `reason`.
+    /// The rejected rows, in input order: contract columns, `_row`, `_out_of_range`
+    /// and `reason`.
     pub rejected: RecordBatch,
     pub counts: Counts,
 }
@@ -147,7 +148,12 @@ pub async fn validate(
         ..Counts::default()
     };
     let reasons = rejected
-        .column(extract.columns().len() + 1)
+        .column(
+            rejected
+                .schema()
+                .index_of(REASON)
+                .map_err(|e| Error::internal(name, e))?,
+        )
         .as_string::<i32>();
     for reason in reasons.iter() {
         let reason = reason
@@ -178,7 +184,8 @@ pub async fn validate(
     })
 }
 
-/// The rejected rows in full (contract columns, `_row`, `reason`), in input order,
+/// The rejected rows in full (contract columns, `_row`, `_out_of_range`, `reason`), in
+/// input order,
 /// read back from the files: `ordinals` sorted, with their `reasons`.
 async fn rejected_rows(
     ctx: &SessionContext,

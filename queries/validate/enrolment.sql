@@ -10,6 +10,11 @@
 WITH own AS (
   SELECT e.person_id, e.school_year, e._row,
     CASE
+      -- A value the file sent that its column cannot hold (an unsigned 64-bit
+      -- integer above i64::MAX, a Date64 beyond 32-bit days): read as NULL, so it
+      -- comes before missing_value; the quarantine keeps the value as text.
+      WHEN e._out_of_range IS NOT NULL
+        THEN 'value_out_of_range'
       WHEN e.person_id IS NULL OR e.school_year IS NULL OR e.grade IS NULL
         OR e.institution_id IS NULL OR e.institution_municipality IS NULL
         OR e.school_type IS NULL OR e.class_type IS NULL

@@ -12,6 +12,11 @@
 WITH own AS (
   SELECT s.person_id, s.measure_id, s._row,
     CASE
+      -- A value the file sent that its column cannot hold (an unsigned 64-bit
+      -- integer above i64::MAX, a Date64 beyond 32-bit days): read as NULL, so it
+      -- comes before missing_value; the quarantine keeps the value as text.
+      WHEN s._out_of_range IS NOT NULL
+        THEN 'value_out_of_range'
       WHEN s.person_id IS NULL OR s.measure_id IS NULL OR s.kind IS NULL
         OR s.start_date IS NULL OR s.acting_municipality IS NULL
         THEN 'missing_value'
@@ -19,14 +24,15 @@ WITH own AS (
         THEN 'invalid_person_id'
       WHEN s.kind NOT IN ('anbringelse', 'forebyggende')
         THEN 'unknown_kind'
-      WHEN s.kind = 'anbringelse' AND s.placement_code IS NULL
-        THEN 'placement_code_missing'
-      WHEN s.kind = 'forebyggende' AND s.placement_code IS NOT NULL
-        THEN 'placement_code_not_allowed'
       WHEN s.placement_code IS NOT NULL AND pc.placement_code IS NULL
         THEN 'unknown_placement_code'
       WHEN m.municipality_code IS NULL
         THEN 'unknown_municipality'
+      -- Contradictions after the code lists (docs/validation.md, "Which reason wins").
+      WHEN s.kind = 'anbringelse' AND s.placement_code IS NULL
+        THEN 'placement_code_missing'
+      WHEN s.kind = 'forebyggende' AND s.placement_code IS NOT NULL
+        THEN 'placement_code_not_allowed'
       WHEN s.end_date < s.start_date
         THEN 'end_before_start'
       WHEN s.start_date > $extract_date OR s.end_date > $extract_date

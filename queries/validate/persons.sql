@@ -1,6 +1,7 @@
 -- Validation of the `persons` extract (data-contract.md, "Input: persons").
 --
--- Input:  raw_persons — the contract columns plus _row (the run-wide row ordinal).
+-- Input:  raw_persons — the contract columns plus _row (the run-wide row ordinal)
+--         and _out_of_range (values that do not fit their column, as text).
 -- Output: every input row's `_row` with its `reason`: NULL when the row is accepted,
 --         otherwise the first rule it breaks, in the order of the CASEs below
 --         (docs/validation.md): first the row's own rules (`own`), then the rules
@@ -11,6 +12,11 @@
 WITH own AS (
   SELECT p.person_id, p._row,
     CASE
+      -- A value the file sent that its column cannot hold (an unsigned 64-bit
+      -- integer above i64::MAX, a Date64 beyond 32-bit days): read as NULL, so it
+      -- comes before missing_value; the quarantine keeps the value as text.
+      WHEN p._out_of_range IS NOT NULL
+        THEN 'value_out_of_range'
       WHEN p.person_id IS NULL OR p.birth_date IS NULL OR p.sex IS NULL
         THEN 'missing_value'
       WHEN length(p.person_id) = 0 OR length(p.person_id) > 64

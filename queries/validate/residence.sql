@@ -16,6 +16,11 @@
 WITH own AS (
   SELECT n.person_id, n._row,
     CASE
+      -- A value the file sent that its column cannot hold (an unsigned 64-bit
+      -- integer above i64::MAX, a Date64 beyond 32-bit days): read as NULL, so it
+      -- comes before missing_value; the quarantine keeps the value as text.
+      WHEN n._out_of_range IS NOT NULL
+        THEN 'value_out_of_range'
       WHEN n.person_id IS NULL OR n.municipality_code IS NULL OR n.valid_from IS NULL
         THEN 'missing_value'
       WHEN length(n.person_id) = 0 OR length(n.person_id) > 64

@@ -10,6 +10,11 @@
 WITH own AS (
   SELECT y.person_id, y._row,
     CASE
+      -- A value the file sent that its column cannot hold (an unsigned 64-bit
+      -- integer above i64::MAX, a Date64 beyond 32-bit days): read as NULL, so it
+      -- comes before missing_value; the quarantine keeps the value as text.
+      WHEN y._out_of_range IS NOT NULL
+        THEN 'value_out_of_range'
       WHEN y.person_id IS NULL OR y.programme IS NULL OR y.start_date IS NULL
         OR y.outcome IS NULL
         THEN 'missing_value'

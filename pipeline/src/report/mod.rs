@@ -1,4 +1,4 @@
-//! Report bundles (issue 5): for each of the 98 kommuner a folder
+//! Report bundles: for each of the 98 kommuner a folder
 //! `published/reports/<code>-<slug>/` with `rapport.html`, `rapport.pdf`,
 //! `indikatorer.csv`, `indikatorer.parquet` and `manifest.json`, the folder zipped to
 //! `published/bundles/<code>-<slug>.zip`, and the national overview

@@ -7,7 +7,6 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -86,23 +85,7 @@ impl Browser {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-        // SAFETY: only async-signal-safe calls (fcntl, dup2, prctl) between fork and exec. The
-        // pipe ends are first duplicated above fd 10 so that placing them at 3 and 4
-        // cannot overwrite one with the other, and dup2 clears close-on-exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                let r2 = libc::fcntl(r, libc::F_DUPFD, 10);
-                let w2 = libc::fcntl(w, libc::F_DUPFD, 10);
-                if r2 < 0 || w2 < 0 || libc::dup2(r2, 3) < 0 || libc::dup2(w2, 4) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // A browser outliving a killed run would hold memory forever: the
-                // kernel kills it when the thread that started it dies.
-                #[cfg(target_os = "linux")]
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        crate::sys::child_with_pipe_fds(&mut cmd, r, w);
         let child = cmd
             .spawn()
             .map_err(|e| Error::io(format!("starting {}", chromium.display()), e))?;
