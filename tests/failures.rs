@@ -98,6 +98,7 @@ fn killed_at_every_marked_point_current_keeps_a_complete_run_and_the_next_run_cl
 
     let mut earlier_debris: Vec<String> = Vec::new();
     for point in faults::POINTS {
+        let point = &point.name();
         // Pruning only happens with more runs than kept: keep one for that point.
         let keep = if *point == "prune" { "1" } else { "100" };
         let args = [

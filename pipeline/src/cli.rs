@@ -312,182 +312,199 @@ fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
 /// Runs one parsed command; returns what to print on stdout.
 pub fn execute(cli: &Cli) -> Result<String> {
     match &cli.command {
-        Command::Run(args) => {
-            let restricted = match (args.restricted, &args.project_key_file) {
-                (true, Some(file)) => Some(crate::pseudonym::ProjectKey::load(file)?),
-                (true, None) => {
-                    return Err(Error::Config(
-                        "--restricted needs --project-key-file FILE: restricted files carry only per-project pseudonyms".into(),
-                    ));
-                }
-                (false, Some(_)) => {
-                    return Err(Error::Config(
-                        "--project-key-file is only used with --restricted".into(),
-                    ));
-                }
-                (false, None) => None,
-            };
-            let base = args.input.settings()?;
-            // Revisions named on the command line and in the configuration.
-            let mut revise = base.config.revise.clone();
-            revise.extend(args.revise.iter().cloned());
-            revise.sort();
-            revise.dedup();
-            let settings = Settings {
-                restricted,
-                pdf: !args.no_pdf,
-                force: args.force,
-                keep_runs: args.keep_runs,
-                revise,
-                ..base
-            };
-            let output = Root::parse(&args.output)?;
-            if let (Some(i), Some(o)) = (&settings.input.local, &output.local)
-                && nested(i, o)
-            {
-                return Err(Error::Config(format!(
-                    "--output {} and --input {} lie inside one another: a run would read its own output as input",
-                    output.display, settings.input.display
-                )));
-            }
-            let started = std::time::Instant::now();
-            crate::interrupt::install();
-            let report = runtime(settings.threads)?.block_on(run::run(&settings, &output))?;
-            log_summary(&report, started.elapsed().as_secs_f64());
-            let Some(manifest) = &report.manifest else {
-                return Ok(format!(
-                    "nothing changed since run {} (same input files and configuration): no new run; --force runs anyway\n",
-                    report.run_id
-                ));
-            };
-            let mut out = format!(
-                "run {} complete: {}/current\n",
-                report.run_id, output.display
-            );
-            for (name, x) in &manifest.inputs {
-                out.push_str(&format!(
-                    "  {name:<16} read {:>10}  accepted {:>10}  rejected {:>8}\n",
-                    x.counts.rows_read, x.counts.rows_accepted, x.counts.rows_rejected
-                ));
-            }
-            if let Some(release) = &manifest.release {
-                out.push_str(&format!("  {}\n", release.line()));
-            }
-            out.push_str(&report.headline);
-            Ok(out)
-        }
-        Command::Validate(args) => {
-            let settings = args.settings()?;
-            let checked =
-                runtime(settings.threads)?.block_on(run::ingest_and_validate(&settings))?;
-            let mut out = format!(
-                "input {} (extract date {})\n{}",
-                settings.input.display,
-                settings.extract_date,
-                run::summary_table(&checked.extracts)
-            );
-            let over = checked.over_limit(settings.config.max_rejected_share);
-            if over.is_empty() {
-                out.push_str("input acceptable\n");
-                Ok(out)
-            } else {
-                print!("{out}");
-                Err(Error::InputRejected(format!(
-                    "the reject limit was exceeded:\n  {}",
-                    over.join("\n  ")
-                )))
-            }
-        }
-        Command::Audit(args) => {
-            let root = Root::parse(&args.output)?;
-            let rt = runtime(2)?;
-            let against = args.against.as_deref();
-            let (run, report) = match &args.run {
-                Some(run) => (
-                    run.clone(),
-                    rt.block_on(disclose::audit::audit_run(&root, run, against, args.k))?,
-                ),
-                None => rt.block_on(disclose::audit::audit_current(&root, against, args.k))?,
-            };
-            let mut out = format!(
-                "audit of run {run}{}: {} cells, {} withheld, k = {} ({:.1} s)\n",
-                args.against
-                    .as_ref()
-                    .map(|a| format!(" against run {a}"))
-                    .unwrap_or_default(),
-                report.cells,
-                report.suppressed,
-                report.k,
-                report.seconds
-            );
-            for e in &report.exposures {
-                let range = match e.range {
-                    Some((lo, hi)) => format!("in [{lo}, {hi}]"),
-                    None => "not certified k wide (too many linked counts to solve exactly)".into(),
-                };
-                out.push_str(&format!(
-                    "  narrower than k: {} {} geo {} {}/{}: {} {range}\n",
-                    e.indicator, e.period, e.geo_code, e.group, e.placement, e.count,
-                ));
-            }
-            for r in &report.rankings {
-                out.push_str(&format!("  rank does not recompute: {r}\n"));
-            }
-            if report.passed() {
-                out.push_str("every withheld small count and small nested difference has a range at least k wide; every rank recomputes from the published cells\n");
-                Ok(out)
-            } else {
-                print!("{out}");
-                Err(Error::InputRejected(format!(
-                    "{} ranges narrower than k, {} ranks that do not recompute",
-                    report.exposures.len(),
-                    report.rankings.len()
-                )))
-            }
-        }
-        Command::Keygen(args) => {
-            crate::pseudonym::ProjectKey::generate(&args.file)?;
-            Ok(format!(
-                "wrote a new project key to {} (mode 0600); keep it with the project's approval\n",
-                args.file.display()
-            ))
-        }
+        Command::Run(args) => run_command(args),
+        Command::Validate(args) => validate_command(args),
+        Command::Audit(args) => audit_command(args),
+        Command::Keygen(args) => keygen_command(args),
         Command::Describe => Ok(crate::dictionary::markdown()),
-        Command::Query(args) => {
-            use crate::query::{self, Format};
-            if args.format == Format::Parquet && args.to.is_none() {
-                return Err(Error::Config("--format parquet needs --to FILE".into()));
-            }
-            let root = Root::parse(&args.output)?;
-            let (schema, batches) = runtime(2)?.block_on(async {
-                let (_, ctx) = query::context(&root, args.restricted).await?;
-                query::run(&ctx, &args.sql).await
-            })?;
-            let bytes = query::render(args.format, &schema, &batches)?;
-            match &args.to {
-                Some(file) => {
-                    std::fs::write(file, bytes)
-                        .map_err(|e| Error::io(format!("writing {}", file.display()), e))?;
-                    Ok(String::new())
-                }
-                None => String::from_utf8(bytes).map_err(|e| Error::internal("the result", e)),
-            }
-        }
-        Command::Fixtures(args) => {
-            let opts = fixtures::Options {
-                scale: args.scale,
-                seed: args.seed,
-                bad_rows: args.bad_rows,
-                extract_date: args.extract_date,
-            };
-            let summary = fixtures::generate(&args.out, &opts)?;
-            Ok(format!(
-                "wrote {} rows to {}\n",
-                summary.total_rows(),
-                args.out.display()
-            ))
-        }
+        Command::Query(args) => query_command(args),
+        Command::Fixtures(args) => fixtures_command(args),
     }
+}
+
+/// `skolegang run`: the nightly batch; prints the run's accounting and headline.
+fn run_command(args: &RunArgs) -> Result<String> {
+    let restricted = match (args.restricted, &args.project_key_file) {
+        (true, Some(file)) => Some(crate::pseudonym::ProjectKey::load(file)?),
+        (true, None) => {
+            return Err(Error::Config(
+                "--restricted needs --project-key-file FILE: restricted files carry only per-project pseudonyms".into(),
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(Error::Config(
+                "--project-key-file is only used with --restricted".into(),
+            ));
+        }
+        (false, None) => None,
+    };
+    let base = args.input.settings()?;
+    // Revisions named on the command line and in the configuration.
+    let mut revise = base.config.revise.clone();
+    revise.extend(args.revise.iter().cloned());
+    revise.sort();
+    revise.dedup();
+    let settings = Settings {
+        restricted,
+        pdf: !args.no_pdf,
+        force: args.force,
+        keep_runs: args.keep_runs,
+        revise,
+        ..base
+    };
+    let output = Root::parse(&args.output)?;
+    if let (Some(i), Some(o)) = (&settings.input.local, &output.local)
+        && nested(i, o)
+    {
+        return Err(Error::Config(format!(
+            "--output {} and --input {} lie inside one another: a run would read its own output as input",
+            output.display, settings.input.display
+        )));
+    }
+    let started = std::time::Instant::now();
+    crate::interrupt::install();
+    let report = runtime(settings.threads)?.block_on(run::run(&settings, &output))?;
+    log_summary(&report, started.elapsed().as_secs_f64());
+    let Some(manifest) = &report.manifest else {
+        return Ok(format!(
+            "nothing changed since run {} (same input files and configuration): no new run; --force runs anyway\n",
+            report.run_id
+        ));
+    };
+    let mut out = format!(
+        "run {} complete: {}/current\n",
+        report.run_id, output.display
+    );
+    for (name, x) in &manifest.inputs {
+        out.push_str(&format!(
+            "  {name:<16} read {:>10}  accepted {:>10}  rejected {:>8}\n",
+            x.counts.rows_read, x.counts.rows_accepted, x.counts.rows_rejected
+        ));
+    }
+    if let Some(release) = &manifest.release {
+        out.push_str(&format!("  {}\n", release.line()));
+    }
+    out.push_str(&report.headline);
+    Ok(out)
+}
+
+/// `skolegang validate`: ingest and validation only; writes nothing.
+fn validate_command(args: &InputArgs) -> Result<String> {
+    let settings = args.settings()?;
+    let checked = runtime(settings.threads)?.block_on(run::ingest_and_validate(&settings))?;
+    let mut out = format!(
+        "input {} (extract date {})\n{}",
+        settings.input.display,
+        settings.extract_date,
+        run::summary_table(&checked.extracts)
+    );
+    let over = checked.over_limit(settings.config.max_rejected_share);
+    if over.is_empty() {
+        out.push_str("input acceptable\n");
+        Ok(out)
+    } else {
+        print!("{out}");
+        Err(Error::InputRejected(format!(
+            "the reject limit was exceeded:\n  {}",
+            over.join("\n  ")
+        )))
+    }
+}
+
+/// `skolegang audit`: the attacker's check of a written run.
+fn audit_command(args: &AuditArgs) -> Result<String> {
+    let root = Root::parse(&args.output)?;
+    let rt = runtime(2)?;
+    let against = args.against.as_deref();
+    let (run, report) = match &args.run {
+        Some(run) => (
+            run.clone(),
+            rt.block_on(disclose::audit::audit_run(&root, run, against, args.k))?,
+        ),
+        None => rt.block_on(disclose::audit::audit_current(&root, against, args.k))?,
+    };
+    let mut out = format!(
+        "audit of run {run}{}: {} cells, {} withheld, k = {} ({:.1} s)\n",
+        args.against
+            .as_ref()
+            .map(|a| format!(" against run {a}"))
+            .unwrap_or_default(),
+        report.cells,
+        report.suppressed,
+        report.k,
+        report.seconds
+    );
+    for e in &report.exposures {
+        let range = match e.range {
+            Some((lo, hi)) => format!("in [{lo}, {hi}]"),
+            None => "not certified k wide (too many linked counts to solve exactly)".into(),
+        };
+        out.push_str(&format!(
+            "  narrower than k: {} {} geo {} {}/{}: {} {range}\n",
+            e.indicator, e.period, e.geo_code, e.group, e.placement, e.count,
+        ));
+    }
+    for r in &report.rankings {
+        out.push_str(&format!("  rank does not recompute: {r}\n"));
+    }
+    if report.passed() {
+        out.push_str("every withheld small count and small nested difference has a range at least k wide; every rank recomputes from the published cells\n");
+        Ok(out)
+    } else {
+        print!("{out}");
+        Err(Error::InputRejected(format!(
+            "{} ranges narrower than k, {} ranks that do not recompute",
+            report.exposures.len(),
+            report.rankings.len()
+        )))
+    }
+}
+
+/// `skolegang keygen`: a new project key for the restricted tier.
+fn keygen_command(args: &KeygenArgs) -> Result<String> {
+    crate::pseudonym::ProjectKey::generate(&args.file)?;
+    Ok(format!(
+        "wrote a new project key to {} (mode 0600); keep it with the project's approval\n",
+        args.file.display()
+    ))
+}
+
+/// `skolegang query`: SQL over the current run.
+fn query_command(args: &QueryArgs) -> Result<String> {
+    use crate::query::{self, Format};
+    if args.format == Format::Parquet && args.to.is_none() {
+        return Err(Error::Config("--format parquet needs --to FILE".into()));
+    }
+    let root = Root::parse(&args.output)?;
+    let (schema, batches) = runtime(2)?.block_on(async {
+        let (_, ctx) = query::context(&root, args.restricted).await?;
+        query::run(&ctx, &args.sql).await
+    })?;
+    let bytes = query::render(args.format, &schema, &batches)?;
+    match &args.to {
+        Some(file) => {
+            std::fs::write(file, bytes)
+                .map_err(|e| Error::io(format!("writing {}", file.display()), e))?;
+            Ok(String::new())
+        }
+        None => String::from_utf8(bytes).map_err(|e| Error::internal("the result", e)),
+    }
+}
+
+/// `skolegang fixtures`: synthetic extracts.
+fn fixtures_command(args: &FixtureArgs) -> Result<String> {
+    let opts = fixtures::Options {
+        scale: args.scale,
+        seed: args.seed,
+        bad_rows: args.bad_rows,
+        extract_date: args.extract_date,
+    };
+    let summary = fixtures::generate(&args.out, &opts)?;
+    Ok(format!(
+        "wrote {} rows to {}\n",
+        summary.total_rows(),
+        args.out.display()
+    ))
 }
 
 /// The run's last log line, one line in `--log-format json` for schedulers: status,

@@ -14,20 +14,23 @@
 /// The environment variable that chooses the fault.
 pub const VAR: &str = "SKOLEGANG_FAULT";
 
-/// Every marked point, in the order a run passes them.
-pub const POINTS: &[&str] = &[
-    "ingest_validate",
-    "quarantine",
-    "indicators",
-    "disclose",
-    "publish",
-    "audit",
-    "reports",
-    "pdf",
-    "bundles",
-    "manifest",
-    "switch",
-    "prune",
+use crate::stage::Stage;
+
+/// Every marked point, in the order a run passes them: one inside every stage that
+/// writes or decides (the fingerprint and the ranking write nothing).
+pub const POINTS: &[Stage] = &[
+    Stage::IngestValidate,
+    Stage::Quarantine,
+    Stage::Indicators,
+    Stage::Disclose,
+    Stage::Publish,
+    Stage::Audit,
+    Stage::Reports,
+    Stage::Pdf,
+    Stage::Bundles,
+    Stage::Manifest,
+    Stage::Switch,
+    Stage::Prune,
 ];
 
 fn fault() -> Option<String> {
@@ -35,8 +38,9 @@ fn fault() -> Option<String> {
 }
 
 /// A marked point: kills the process here when `SKOLEGANG_FAULT=kill@<name>`.
-pub fn point(name: &str) {
-    debug_assert!(POINTS.contains(&name), "unlisted fault point {name}");
+pub fn point(stage: Stage) {
+    debug_assert!(POINTS.contains(&stage), "unlisted fault point {stage}");
+    let name = stage.name();
     if fault().is_some_and(|f| f.strip_prefix("kill@") == Some(name)) {
         crate::sys::signal_self(crate::sys::Signal::Kill);
         // Not reached: SIGKILL is delivered before kill() returns to a single target.

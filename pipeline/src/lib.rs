@@ -32,6 +32,7 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod session;
+pub mod stage;
 pub mod store;
 pub mod sys;
 pub mod validate;

@@ -164,14 +164,14 @@ impl RunDir {
                 let _ = std::fs::remove_file(&tmp);
                 symlink(&target, &tmp)
                     .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
-                crate::faults::point("switch");
+                crate::faults::point(crate::stage::Stage::Switch);
                 std::fs::rename(&tmp, &link)
                     .map_err(|e| Error::io(format!("switching {}", link.display()), e))?;
                 Ok(())
             }
             None => {
                 let path = self.root.child("current");
-                crate::faults::point("switch");
+                crate::faults::point(crate::stage::Stage::Switch);
                 self.root
                     .store
                     .put(&path, PutPayload::from(Bytes::from(self.run_id.clone())))
@@ -365,7 +365,7 @@ async fn delete_runs(
     root: &Root,
     objects: &[(String, String, object_store::path::Path)],
     ids: &[String],
-    mark: Option<&str>,
+    mark: Option<crate::stage::Stage>,
 ) -> Result<()> {
     for (id, _, location) in objects {
         if ids.contains(id) {
@@ -400,7 +400,7 @@ pub async fn prune_runs(root: &Root, keep: usize) -> Result<Vec<String>> {
         .filter(|id| Some(*id) != current.as_ref())
         .cloned()
         .collect();
-    delete_runs(root, &objects, &old, Some("prune")).await?;
+    delete_runs(root, &objects, &old, Some(crate::stage::Stage::Prune)).await?;
     Ok(old)
 }
 

@@ -76,7 +76,7 @@ pub async fn write_all(
             written.push(dir.put(&rel, bytes.clone(), None).await?);
         }
         if i == 0 {
-            crate::faults::point("bundles");
+            crate::faults::point(crate::stage::Stage::Bundles);
         }
         let archive = zip(&k.folder, &files)?;
         written.push(
