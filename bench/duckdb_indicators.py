@@ -4,8 +4,12 @@ placement), roll up to regions and Danmark. No validation and no disclosure cont
 the bench input is clean, and this is the yardstick for the indicator computation.
 
 Usage: python bench/duckdb_indicators.py INPUT EXTRACT_DATE CODES_DIR [--threads N]
+                                         [--cells FILE]
 Prints one JSON line: seconds, rows, and Danmark's `alle` value of every indicator and
-period, so that the bench can check the numbers agree with Skolegang's.
+period, so that the bench can check the numbers agree with Skolegang's. `--cells FILE`
+also writes every cell (indicator, period, geo_code, group, placement, numerator,
+denominator, value) as Parquet: the differential test (tests/differential.rs) compares them
+with Skolegang's.
 """
 
 import json
@@ -196,6 +200,11 @@ def main() -> None:
         i = args.index("--threads")
         threads = int(args[i + 1])
         del args[i : i + 2]
+    cells_file = None
+    if "--cells" in args:
+        i = args.index("--cells")
+        cells_file = args[i + 1]
+        del args[i : i + 2]
     input_dir, date, codes = args
     con = duckdb.connect()
     if threads:
@@ -209,6 +218,13 @@ def main() -> None:
         "WHERE geo_level = 'land' AND \"group\" = 'alle' AND placement = 'alle' "
         "ORDER BY indicator, period"
     ).fetchall()
+    if cells_file:
+        con.execute(
+            "COPY (SELECT indicator, period, geo_code::INTEGER AS geo_code, \"group\", "
+            "placement, numerator::BIGINT AS numerator, denominator::BIGINT AS denominator, "
+            "value::DOUBLE AS value "
+            f"FROM cells ORDER BY ALL) TO '{cells_file}' (FORMAT parquet)"
+        )
     print(
         json.dumps(
             {

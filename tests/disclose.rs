@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use proptest::prelude::*;
 use skolegang::codes::Codes;
-use skolegang::disclose::rules::{Reason, primary};
-use skolegang::disclose::system::Model;
-use skolegang::disclose::targets::{Form, Target, What};
-use skolegang::disclose::{
+use skolegang::stages::disclose::rules::{Reason, primary};
+use skolegang::stages::disclose::system::Model;
+use skolegang::stages::disclose::targets::{Form, Target, What};
+use skolegang::stages::disclose::{
     Cell, Exposure, Why, attack, mark_primary, protect, protect_with, ranges,
 };
 

@@ -2,6 +2,7 @@
 
 mod damaged;
 mod dictionary;
+mod differential;
 mod disclose;
 mod failures;
 mod fixtures;

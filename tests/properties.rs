@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use skolegang::codes::Codes;
 use skolegang::error::ExitCode;
 use skolegang::fixtures;
-use skolegang::indicators::INDICATORS;
+use skolegang::stages::indicators::INDICATORS;
 use skolegang_tests::{Cell, computed_cells_allowing_rejects, fixture_options, read_cells, run_on};
 
 /// (indicator, period, geo_level, geo_code, group, placement)
@@ -247,6 +247,71 @@ fn hierarchies_add_up_and_values_are_in_range() {
         }
     }
     assert!(checks > 1000, "{checks} relations checked");
+    the_attackers_relations_are_the_sql_roll_ups(&cells, &map, &codes);
+}
+
+/// Disclosure control and the audit know the breakdowns only through
+/// `disclose::system::relations`; the SQL makes them in `cells.sql`. The two must
+/// describe the same tables: every place a cell is published at is one of the
+/// attacker's places (a level added in SQL alone would leave protection blind to it),
+/// every geography and breakdown of the attacker's is published, and every one of the
+/// attacker's relations holds on the SQL's counts, for every indicator and period.
+fn the_attackers_relations_are_the_sql_roll_ups(
+    cells: &[Cell],
+    map: &BTreeMap<Key, Counts>,
+    codes: &Codes,
+) {
+    use skolegang::stages::disclose::system::{Place, relations};
+    let (places, rels) = relations(codes);
+    let attackers: BTreeSet<Place> = places.into_iter().collect();
+    let published: BTreeSet<Place> = cells
+        .iter()
+        .map(|c| (c.geo_code, c.group.clone(), c.placement.clone()))
+        .collect();
+    assert_eq!(
+        published.difference(&attackers).collect::<Vec<_>>(),
+        Vec::<&Place>::new(),
+        "places the SQL publishes that the attacker's relations do not know"
+    );
+    // A kommune without persons in a breakdown has no cell there (the attacker counts
+    // it 0); but every geography and every (group, placement) of the attacker's is
+    // published somewhere.
+    let geos = |p: &BTreeSet<Place>| p.iter().map(|x| x.0).collect::<BTreeSet<_>>();
+    let breakdowns = |p: &BTreeSet<Place>| {
+        p.iter()
+            .map(|x| (x.1.clone(), x.2.clone()))
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(geos(&attackers), geos(&published), "geographies");
+    assert_eq!(breakdowns(&attackers), breakdowns(&published), "breakdowns");
+    // Per indicator and period, the counts by place (absent = 0).
+    let mut tables: BTreeMap<(String, String), BTreeMap<Place, Counts>> = BTreeMap::new();
+    for ((ind, period, _, code, group, placement), counts) in map {
+        tables
+            .entry((ind.clone(), period.clone()))
+            .or_default()
+            .insert((*code, group.clone(), placement.clone()), *counts);
+    }
+    let mut checked = 0;
+    for ((ind, period), table) in &tables {
+        for rel in &rels {
+            let (mut n, mut d, mut sum, mut size) = (0i64, 0i64, 0f64, 0f64);
+            for (place, coef) in rel {
+                let c = table.get(place).copied().unwrap_or_default();
+                let f = i64::from(*coef);
+                n += f * c.numerator;
+                d += f * c.denominator;
+                sum += f as f64 * c.sum;
+                size += c.sum.abs();
+            }
+            assert!(
+                n == 0 && d == 0 && sum.abs() <= 1e-9 * size.max(1.0),
+                "{ind} {period}: the relation {rel:?} leaves {n}, {d}, {sum}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10_000, "{checked} relations checked");
 }
 
 fn check_ranges(c: &Cell) {

@@ -12,8 +12,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{Float64Type, Int32Type};
 use skolegang::codes::Codes;
 use skolegang::error::ExitCode;
-use skolegang::indicators::published_schema;
-use skolegang::rankings;
+use skolegang::stages::indicators::published_schema;
+use skolegang::stages::rankings;
 use skolegang_tests::{block_on, read_indicators, read_parquet, sample_run};
 
 /// A yearly `alle` cell: indicator, school year, geo code, numerator (the grade sum for
@@ -302,7 +302,7 @@ fn the_published_ranking_recomputes_from_published_cells() {
     let published: Vec<RecordBatch> = read_indicators(&run)
         .iter()
         .map(|(indicator, b)| {
-            skolegang::disclose::audit::with_indicator(b, indicator).expect("indicator")
+            skolegang::stages::disclose::audit::with_indicator(b, indicator).expect("indicator")
         })
         .collect();
     let recomputed = block_on(rankings::rank(&published)).expect("rank");

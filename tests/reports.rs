@@ -10,7 +10,7 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{Float64Type, Int32Type};
 use skolegang::codes::Codes;
 use skolegang::error::ExitCode;
-use skolegang::report::pdf::{Browser, find_chromium};
+use skolegang::stages::report::pdf::{Browser, find_chromium};
 use skolegang_tests::{cli, read_parquet};
 
 fn sample() -> PathBuf {

@@ -298,7 +298,7 @@ fn restricted_cohorts_are_written_only_when_asked_and_never_published() {
     );
     // Every pupil of the cohort is counted once in Danmark's yearly cells (the true
     // counts, from the private disclosure record: on a 1 % sample Danmark is small).
-    let record = skolegang::disclose::record::cells(
+    let record = skolegang::stages::disclose::record::cells(
         &skolegang_tests::read_parquet(&run_dir.join("disclosure/cells.parquet")),
         "disclosure/cells.parquet",
     )
@@ -627,8 +627,9 @@ fn a_current_that_is_not_a_link_is_named_clearly() {
         } else {
             std::fs::write(out.join("current"), "20261101T010000.000Z-abcd").expect("file");
         }
-        let root = skolegang::store::Root::parse(out.to_str().expect("utf8")).expect("root");
-        let err = skolegang_tests::block_on(skolegang::publish::current_run(&root))
+        let root =
+            skolegang::storage::store::Root::parse(out.to_str().expect("utf8")).expect("root");
+        let err = skolegang_tests::block_on(skolegang::storage::runs::current_run(&root))
             .expect_err("not a link");
         let msg = err.to_string();
         assert!(msg.contains(&format!("current is a {make}")), "{msg}");

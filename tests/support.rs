@@ -14,7 +14,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use skolegang::contract::{Extract, Kind};
 use skolegang::error::ExitCode;
 use skolegang::run::{self, Checked, Settings};
-use skolegang::store::Root;
+use skolegang::storage::store::Root;
 
 /// A text row: values in contract order; `NULL` is a null, `""` an empty string.
 pub type TextRow = Vec<String>;
@@ -87,8 +87,9 @@ pub fn batch(extract: Extract, rows: &[TextRow]) -> RecordBatch {
 pub fn write_parquet(dir: &Path, relative: &str, batch: &RecordBatch) {
     let path = dir.join(relative);
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    let bytes = skolegang::publish::parquet_bytes(batch.schema(), std::slice::from_ref(batch))
-        .expect("encode");
+    let bytes =
+        skolegang::storage::runs::parquet_bytes(batch.schema(), std::slice::from_ref(batch))
+            .expect("encode");
     std::fs::write(path, bytes).expect("write");
 }
 
@@ -157,7 +158,7 @@ pub fn settings(input: &str, extract_date: &str) -> Settings {
         force: false,
         keep_runs: 7,
         revise: Vec::new(),
-        memory: skolegang::session::Memory::default(),
+        memory: skolegang::engine::session::Memory::default(),
     }
 }
 
@@ -196,7 +197,7 @@ pub fn python() -> Option<String> {
 /// Ingests and validates `input` in-process (with the binary's panic hook, so that a
 /// damaged file's caught panic stays out of the test output as it does out of stderr).
 pub fn validate(input: &str, extract_date: &str) -> skolegang::error::Result<Checked> {
-    skolegang::damaged::install_panic_hook();
+    skolegang::stages::ingest::damaged::install_panic_hook();
     block_on(run::ingest_and_validate(&settings(input, extract_date)))
 }
 
@@ -486,7 +487,7 @@ fn computed(input: &Path, config: &Path, allow_rejects: bool) -> Vec<Cell> {
             );
         }
         let computed =
-            skolegang::indicators::compute(&checked.ctx, &settings.config, extract_date, 2)
+            skolegang::stages::indicators::compute(&checked.ctx, &settings.config, extract_date, 2)
                 .await
                 .expect("indicators");
         cells_of(&computed.cells, None)

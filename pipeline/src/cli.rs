@@ -8,12 +8,12 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, parse_date};
-use crate::disclose;
 use crate::error::{Error, ExitCode, Result};
 use crate::fixtures;
 use crate::logging::{self, LogFormat};
 use crate::run::{self, Settings};
-use crate::store::Root;
+use crate::stages::disclose;
+use crate::storage::store::Root;
 
 /// The sample extracts committed under fixtures/sample (made by the command in
 /// fixtures/sample/README.md), used when no --input is given.
@@ -136,7 +136,7 @@ pub struct InputArgs {
     /// Memory for DataFusion's operators (e.g. 4G, 1500M; at least 64M); sorts and
     /// aggregates spill to disk beyond it, a hash join that does not fit fails the run.
     /// Default: half of the machine's (or container's) memory.
-    #[arg(long, value_name = "SIZE", value_parser = crate::session::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = crate::engine::session::parse_size)]
     pub memory_limit: Option<u64>,
     /// Folder for spill files. Default: <output>/.spill for a local output (removed
     /// after the run), else the system's temporary folder.
@@ -291,10 +291,10 @@ impl InputArgs {
             force: false,
             keep_runs: 7,
             revise: Vec::new(),
-            memory: crate::session::Memory {
+            memory: crate::engine::session::Memory {
                 limit: self
                     .memory_limit
-                    .unwrap_or_else(|| crate::session::Memory::default().limit),
+                    .unwrap_or_else(|| crate::engine::session::Memory::default().limit),
                 spill_dir: self.spill_dir.clone(),
             },
         })
@@ -523,7 +523,7 @@ fn log_summary(report: &run::RunReport, seconds: f64) {
         );
         return;
     };
-    let count = |f: fn(&crate::validate::Counts) -> u64| -> u64 {
+    let count = |f: fn(&crate::stages::validate::Counts) -> u64| -> u64 {
         m.inputs.values().map(|x| f(&x.counts)).sum()
     };
     let (cells, withheld) = m.disclosure.as_ref().map_or((0, 0), |d| {
@@ -569,8 +569,8 @@ where
             };
         }
     };
-    crate::session::tune_allocator();
-    crate::damaged::install_panic_hook();
+    crate::engine::machine::tune_allocator();
+    crate::stages::ingest::damaged::install_panic_hook();
     logging::init(cli.log_format, cli.quiet, cli.verbose);
     let started = std::time::Instant::now();
     match execute(&cli) {

@@ -3,7 +3,9 @@
 //! They are facts, not configuration: a new kommune or placement code is a release.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use serde::Deserialize;
 
 use datafusion::arrow::array::{BooleanArray, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -17,23 +19,26 @@ pub const EXAM_EXCEPTION_CODES_CSV: &str = include_str!("../codes/exam_exception
 pub const YOUTH_EDUCATION_PROGRAMMES_CSV: &str =
     include_str!("../codes/youth_education_programmes.csv");
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Municipality {
+    #[serde(rename = "municipality_code")]
     pub code: i64,
+    #[serde(rename = "municipality_name")]
     pub name: String,
     pub region_code: i64,
     pub region_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Placement {
+    #[serde(rename = "placement_code")]
     pub code: i64,
     pub label_da: String,
     pub placement_type: String,
     pub placement_group: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Programme {
     pub programme: String,
     pub label_da: String,
@@ -41,15 +46,22 @@ pub struct Programme {
     pub counts_as_youth_education: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ExamCode {
+    #[serde(rename = "exam_code")]
     pub code: i64,
     pub label_da: String,
     pub subject: String,
     pub bound_fp9: bool,
 }
 
-/// All code lists, parsed once.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct ExceptionCode {
+    exception_code: i64,
+    label_da: String,
+}
+
+/// All code lists, parsed once per process.
 #[derive(Debug, Clone)]
 pub struct Codes {
     pub municipalities: Vec<Municipality>,
@@ -59,114 +71,41 @@ pub struct Codes {
     pub programmes: Vec<Programme>,
 }
 
-/// Splits one CSV line, honouring double quotes (the code lists quote labels with commas).
-fn split_csv_line(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => fields.push(std::mem::take(&mut field)),
-            _ => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
-}
-
-fn rows(name: &str, text: &str, width: usize) -> Result<Vec<Vec<String>>> {
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, line)| {
-            let f = split_csv_line(line.trim_end_matches('\r'));
-            if f.len() == width {
-                Ok(f)
-            } else {
-                Err(Error::Internal(format!(
-                    "embedded code list {name}: line {} has {} fields, expected {width}",
-                    i + 2,
-                    f.len()
-                )))
-            }
-        })
-        .collect()
-}
-
-fn int(name: &str, s: &str) -> Result<i64> {
-    s.parse().map_err(|_| {
-        Error::Internal(format!(
-            "embedded code list {name}: `{s}` is not an integer"
-        ))
-    })
+/// The rows of one embedded CSV (header first), by the column names of its header.
+fn rows<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<Vec<T>> {
+    csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .collect::<std::result::Result<Vec<T>, _>>()
+        .map_err(|e| Error::Internal(format!("embedded code list {name}: {e}")))
 }
 
 impl Codes {
-    /// Parses the embedded lists. Fails only if the embedded files are broken (a bug).
-    pub fn embedded() -> Result<Self> {
-        let municipalities = rows("municipalities.csv", MUNICIPALITIES_CSV, 4)?
-            .into_iter()
-            .map(|f| {
-                Ok(Municipality {
-                    code: int("municipalities.csv", &f[0])?,
-                    name: f[1].clone(),
-                    region_code: int("municipalities.csv", &f[2])?,
-                    region_name: f[3].clone(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let placements = rows("placement_codes.csv", PLACEMENT_CODES_CSV, 4)?
-            .into_iter()
-            .map(|f| {
-                Ok(Placement {
-                    code: int("placement_codes.csv", &f[0])?,
-                    label_da: f[1].clone(),
-                    placement_type: f[2].clone(),
-                    placement_group: f[3].clone(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let exam_codes = rows("exam_codes.csv", EXAM_CODES_CSV, 4)?
-            .into_iter()
-            .map(|f| {
-                Ok(ExamCode {
-                    code: int("exam_codes.csv", &f[0])?,
-                    label_da: f[1].clone(),
-                    subject: f[2].clone(),
-                    bound_fp9: f[3] == "true",
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let exception_codes = rows("exam_exception_codes.csv", EXAM_EXCEPTION_CODES_CSV, 2)?
-            .into_iter()
-            .map(|f| Ok((int("exam_exception_codes.csv", &f[0])?, f[1].clone())))
-            .collect::<Result<BTreeMap<_, _>>>()?;
-        let programmes = rows(
-            "youth_education_programmes.csv",
-            YOUTH_EDUCATION_PROGRAMMES_CSV,
-            4,
-        )?
-        .into_iter()
-        .map(|f| Programme {
-            programme: f[0].clone(),
-            label_da: f[1].clone(),
-            category: f[2].clone(),
-            counts_as_youth_education: f[3] == "true",
-        })
-        .collect();
+    /// The embedded lists, parsed on first use. Fails only if the embedded files are
+    /// broken (a bug).
+    pub fn embedded() -> Result<&'static Codes> {
+        static CODES: OnceLock<std::result::Result<Codes, String>> = OnceLock::new();
+        CODES
+            .get_or_init(|| Codes::parse().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| Error::Internal(e.clone()))
+    }
+
+    fn parse() -> Result<Codes> {
         Ok(Codes {
-            municipalities,
-            placements,
-            exam_codes,
-            exception_codes,
-            programmes,
+            municipalities: rows("municipalities.csv", MUNICIPALITIES_CSV)?,
+            placements: rows("placement_codes.csv", PLACEMENT_CODES_CSV)?,
+            exam_codes: rows("exam_codes.csv", EXAM_CODES_CSV)?,
+            exception_codes: rows::<ExceptionCode>(
+                "exam_exception_codes.csv",
+                EXAM_EXCEPTION_CODES_CSV,
+            )?
+            .into_iter()
+            .map(|e| (e.exception_code, e.label_da))
+            .collect(),
+            programmes: rows(
+                "youth_education_programmes.csv",
+                YOUTH_EDUCATION_PROGRAMMES_CSV,
+            )?,
         })
     }
 

@@ -198,7 +198,7 @@ pub const ROW_ORDINAL: &str = "_row";
 
 /// A bookkeeping column of the raw tables only: the values of the row that do not fit
 /// their column's canonical type, as `column=value` text (NULL when all fit); see
-/// [`crate::narrow`]. In the quarantine it is [`ORIGINAL_VALUES`].
+/// [`crate::stages::ingest::narrow`]. In the quarantine it is [`ORIGINAL_VALUES`].
 pub const OUT_OF_RANGE: &str = "_out_of_range";
 
 /// The quarantine column that keeps, as text, the values a rejected row sent that its

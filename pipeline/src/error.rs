@@ -65,7 +65,7 @@ impl Error {
 
     /// A failed query (`context` names its SQL file). Running out of the memory pool
     /// says so and names the flag that raises it; an input file that cannot be decoded
-    /// while scanned ([`crate::scan`]) is that file's error, as if found at ingest.
+    /// while scanned ([`crate::stages::ingest::scan`]) is that file's error, as if found at ingest.
     pub fn query(context: impl fmt::Display, err: datafusion::error::DataFusionError) -> Self {
         if let datafusion::error::DataFusionError::External(inner) = err.find_root()
             && let Some(e) = inner.downcast_ref::<Error>()

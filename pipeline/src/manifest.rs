@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::ingest::InputFile;
-use crate::publish::OutputFile;
-use crate::validate::Counts;
+use crate::stages::ingest::InputFile;
+use crate::stages::validate::Counts;
+use crate::storage::runs::OutputFile;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
@@ -45,11 +45,11 @@ pub struct Manifest {
     pub peak_rss_bytes: Option<u64>,
     /// Cells suppressed per indicator and the information left (absent when the run
     /// stopped before disclosure control).
-    pub disclosure: Option<crate::disclose::Summary>,
+    pub disclosure: Option<crate::stages::disclose::Summary>,
     /// Which periods were frozen from which release, which are new, and how far the
     /// current data drifted from the frozen ones (absent when the run stopped before
     /// disclosure control).
-    pub release: Option<crate::release::Summary>,
+    pub release: Option<crate::stages::disclose::release::Summary>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,25 +92,6 @@ pub fn input_files(
             .iter()
             .map(move |f| (extract.as_str(), f.path.as_str(), f.sha256.as_str()))
     })
-}
-
-/// The peak resident set size of this process (`VmHWM` in /proc/self/status).
-pub fn peak_rss_bytes() -> Option<u64> {
-    proc_kb("/proc/self/status", "VmHWM")
-}
-
-/// A `Key:   123 kB` line of a /proc file, in bytes.
-pub fn proc_kb(file: &str, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(file).ok()?;
-    let kb: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
 }
 
 impl Manifest {

@@ -9,7 +9,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use crate::error::{Error, Result};
-use crate::store::Root;
+use crate::storage::store::Root;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,7 +35,7 @@ const TABLES: &[(&str, &str, bool)] = &[
 
 /// A session with the tables of the run `current` points to under `root`.
 pub async fn context(root: &Root, restricted: bool) -> Result<(String, SessionContext)> {
-    let run = crate::publish::current_run(root)
+    let run = crate::storage::runs::current_run(root)
         .await?
         .ok_or_else(|| Error::Config(format!("{}: no `current` run to query", root.display)))?;
     // Strings as Utf8, the type the files store and the data dictionary names (not
@@ -136,7 +136,7 @@ pub fn render(format: Format, schema: &SchemaRef, batches: &[RecordBatch]) -> Re
             w.finish().map_err(|e| Error::internal("writing JSON", e))?;
         }
         Format::Parquet => {
-            out = crate::publish::parquet_bytes(Arc::clone(schema), batches)
+            out = crate::storage::runs::parquet_bytes(Arc::clone(schema), batches)
                 .map_err(|e| Error::internal("writing Parquet", e))?;
         }
     }

@@ -6,11 +6,11 @@ use datafusion::prelude::SessionContext;
 use super::Settings;
 use crate::codes::Codes;
 use crate::contract::Extract;
+use crate::engine::session;
 use crate::error::Result;
-use crate::ingest::{self, InputFile};
-use crate::session;
 use crate::stage::Stage;
-use crate::validate::{self, Validated};
+use crate::stages::ingest::{self, InputFile};
+use crate::stages::validate::{self, Validated};
 
 /// One extract after ingest and validation.
 #[derive(Debug)]

@@ -7,10 +7,10 @@ use tracing::info;
 use super::{RunReport, Settings, Stages};
 use crate::contract::Extract;
 use crate::error::{Error, Result};
-use crate::ingest;
-use crate::publish;
 use crate::stage::Stage;
-use crate::store::Root;
+use crate::stages::ingest;
+use crate::storage::runs;
+use crate::storage::store::Root;
 
 /// The data version of the input as it is now ([`crate::manifest::data_version`]),
 /// from the files' checksums alone: every file is read once, nothing is decoded.
@@ -45,7 +45,7 @@ pub async fn unchanged(
     if settings.force || !settings.revise.is_empty() {
         return Ok(None);
     }
-    let Some((current, version)) = publish::current_data_version(output).await? else {
+    let Some((current, version)) = runs::current_data_version(output).await? else {
         return Ok(None);
     };
     let now = stages

@@ -28,12 +28,12 @@ pub use quarantine::{quarantine_batch, quarantine_schema};
 pub use timing::Stages;
 
 use crate::config::Config;
+use crate::engine::session;
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
-use crate::publish;
-use crate::session;
 use crate::stage::Stage;
-use crate::store::Root;
+use crate::storage::runs;
+use crate::storage::store::Root;
 
 /// Everything a run needs to know, resolved from the command line and configuration.
 #[derive(Debug, Clone)]
@@ -75,8 +75,8 @@ pub struct RunReport {
 /// status `rejected`) is kept for inspection, `current` is not switched, and the
 /// error says which extracts and why.
 pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
-    let lock = crate::lock::RunLock::acquire(output).await?;
-    let cleaned = publish::clean_debris(output).await?;
+    let lock = crate::storage::lock::RunLock::acquire(output).await?;
+    let cleaned = runs::clean_debris(output).await?;
     if !cleaned.is_empty() {
         warn!(
             runs = cleaned.len(),
@@ -114,7 +114,7 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     if result.is_err() {
         // A failed write (a full disk, say) leaves no half-written run behind; a run that
         // wrote its manifest (rejected, audit failed) is kept for inspection.
-        match publish::clean_debris(output).await {
+        match runs::clean_debris(output).await {
             Ok(ids) if !ids.is_empty() => info!("deleted the unfinished run {}", ids.join(", ")),
             Ok(_) => {}
             Err(e) => warn!("the unfinished run was not deleted: {e}"),
@@ -175,7 +175,7 @@ async fn run_locked(settings: &Settings, output: &Root) -> Result<RunReport> {
         let p = steps::disclose(&mut stages, &run, computed).await?;
         let rankings = steps::rankings(&mut stages, &run, computed, &p).await?;
         outputs.extend(steps::publish(&mut stages, &run, computed, &p, &rankings).await?);
-        headline = crate::indicators::headline(&p.published);
+        headline = crate::stages::indicators::headline(&p.published);
         match steps::audit(&mut stages, &run).await? {
             Some(failure) => outcome = Outcome::AuditFailed(failure),
             None => {

@@ -12,9 +12,9 @@ use crate::contract::{
     schema_with,
 };
 use crate::error::{Error, Result};
-use crate::ingest;
-use crate::publish::{OutputFile, RunDir};
 use crate::stage::Stage;
+use crate::stages::ingest;
+use crate::storage::runs::{OutputFile, RunDir};
 
 /// The quarantine schema of an extract: contract columns, `reason`, `source_file`,
 /// `source_row` (0-based position in the source file), `original_values` (the values

@@ -12,14 +12,14 @@ use super::outcome::Outcome;
 use super::timing::rows_written;
 use super::{Checked, RunReport, Settings, Stages};
 use crate::codes::Codes;
-use crate::disclose;
 use crate::error::Result;
-use crate::indicators::{self, Computed};
 use crate::manifest::{ExtractInput, Manifest};
-use crate::publish::{self, OutputFile, RunDir};
-use crate::report;
 use crate::stage::Stage;
-use crate::store::Root;
+use crate::stages::disclose;
+use crate::stages::indicators::{self, Computed};
+use crate::stages::report;
+use crate::storage::runs::{self, OutputFile, RunDir};
+use crate::storage::store::Root;
 
 /// What every stage after validation needs: the settings, the run's identity and its
 /// folder.
@@ -60,11 +60,11 @@ impl<'a> Run<'a> {
         let data_version =
             crate::manifest::data_version(crate::manifest::input_files(&inputs), &config_json);
         let k = i64::from(settings.config.disclosure.k);
-        let run_id = publish::new_run_id(started);
+        let run_id = runs::new_run_id(started);
         let dir = RunDir::new(
             output.clone(),
             run_id.clone(),
-            publish::file_metadata(&data_version, settings.extract_date, k, &config_json),
+            runs::file_metadata(&data_version, settings.extract_date, k, &config_json),
         );
         info!(run_id = %run_id, output = %output.display, "writing run");
         Run {
@@ -113,7 +113,7 @@ pub struct Protected {
     pub summary: disclose::Summary,
     /// The statistician's private record (`disclosure/cells.parquet`).
     pub record: RecordBatch,
-    pub release: crate::release::Summary,
+    pub release: crate::stages::disclose::release::Summary,
 }
 
 /// Periods the current release published are frozen (methodology.md, "Releases"):
@@ -130,8 +130,9 @@ pub async fn disclose(
             async {
                 let codes = Codes::embedded()?;
                 let (previous, new_series) =
-                    crate::release::previous(run.output, &run.config_json).await?;
-                let mut plan = crate::release::plan(
+                    crate::stages::disclose::release::previous(run.output, &run.config_json)
+                        .await?;
+                let mut plan = crate::stages::disclose::release::plan(
                     &computed.cells,
                     previous.as_ref(),
                     new_series,
@@ -147,8 +148,9 @@ pub async fn disclose(
                 )?;
                 crate::faults::point(Stage::Disclose);
                 let summary = disclose::summary(&plan.cells, k, Some(stats));
-                let (published, record) = crate::release::assemble(&plan, previous.as_ref())?;
-                crate::release::log(&plan.summary);
+                let (published, record) =
+                    crate::stages::disclose::release::assemble(&plan, previous.as_ref())?;
+                crate::stages::disclose::release::log(&plan.summary);
                 Ok(Protected {
                     published,
                     summary,
@@ -179,7 +181,8 @@ pub async fn rankings(
             Stage::Rankings,
             async {
                 let published =
-                    crate::rankings::rank(std::slice::from_ref(&protected.published)).await?;
+                    crate::stages::rankings::rank(std::slice::from_ref(&protected.published))
+                        .await?;
                 let restricted = match &run.settings.restricted {
                     Some(_) => {
                         let all = disclose::batch::apply(
@@ -187,7 +190,7 @@ pub async fn rankings(
                             &disclose::batch::cells_from_batch(&computed.cells, None)?,
                             &indicators::published_schema(),
                         )?;
-                        Some(crate::rankings::rank(std::slice::from_ref(&all)).await?)
+                        Some(crate::stages::rankings::rank(std::slice::from_ref(&all)).await?)
                     }
                     None => None,
                 };
@@ -319,7 +322,7 @@ pub async fn reports(
     rankings: &Rankings,
 ) -> Result<Vec<OutputFile>> {
     let settings = run.settings;
-    let total = |f: fn(&crate::validate::Counts) -> u64| -> u64 {
+    let total = |f: fn(&crate::stages::validate::Counts) -> u64| -> u64 {
         checked
             .extracts
             .iter()
@@ -347,7 +350,7 @@ pub async fn reports(
             let rendered = report::render(
                 &protected.published,
                 &rankings.published,
-                &Codes::embedded()?,
+                Codes::embedded()?,
                 &basis,
             )?;
             crate::faults::point(Stage::Reports);
@@ -404,7 +407,7 @@ pub async fn manifest(
         outputs,
         stage_seconds: stages.seconds.clone(),
         stage_rows: stages.rows.clone(),
-        peak_rss_bytes: crate::manifest::peak_rss_bytes(),
+        peak_rss_bytes: crate::engine::machine::peak_rss_bytes(),
         disclosure,
         release,
     };
@@ -429,7 +432,7 @@ pub async fn finish(
     run.dir.switch_current().await?;
     info!(run_id = %run.run_id, "current switched");
     let keep = run.settings.keep_runs;
-    match publish::prune_runs(run.output, keep).await {
+    match runs::prune_runs(run.output, keep).await {
         Ok(pruned) if !pruned.is_empty() => {
             info!(pruned = pruned.len(), keep, "old runs deleted")
         }

@@ -6,8 +6,8 @@ use std::time::Instant;
 use tracing::{info, info_span};
 
 use crate::error::Result;
-use crate::publish::OutputFile;
 use crate::stage::Stage;
+use crate::storage::runs::OutputFile;
 
 /// Stage timings and row counts, recorded in the manifest and logged at info level
 /// (`stage started`, `stage finished` with `seconds` and, for stages that make rows,

@@ -10,10 +10,11 @@ use object_store::ObjectStoreExt;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 
-use super::{Cell, Exposure, K_METADATA, attack, batch::cells_from_batch, record};
+use super::{Cell, Exposure, attack, batch::cells_from_batch, record};
 use crate::codes::Codes;
 use crate::error::{Error, Result};
-use crate::store::Root;
+use crate::storage::runs::K_METADATA;
+use crate::storage::store::Root;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -241,9 +242,9 @@ pub async fn audit_against(
             .iter()
             .map(|c| (c.indicator.clone(), c.period.clone()))
             .collect();
-        crate::release::mark_changes(
+        crate::stages::disclose::release::mark_changes(
             &mut truth,
-            &crate::release::counts_by_cell(&old),
+            &crate::stages::disclose::release::counts_by_cell(&old),
             |c| periods.contains(&(c.indicator.clone(), c.period.clone())),
             k,
         );
@@ -272,8 +273,8 @@ async fn check_rankings(
     let Some(written) = read_batch(root, &rel).await? else {
         return Ok(vec![format!("{rel}: missing")]);
     };
-    let recomputed = crate::rankings::rank(batches).await?;
-    Ok(crate::rankings::differences(&written, &recomputed))
+    let recomputed = crate::stages::rankings::rank(batches).await?;
+    Ok(crate::stages::rankings::differences(&written, &recomputed))
 }
 
 /// Audits `runs/<run_id>` under an output root, with the earlier release
@@ -301,9 +302,11 @@ pub async fn audit_current(
     against: Option<&str>,
     k: Option<i64>,
 ) -> Result<(String, Report)> {
-    let run = crate::publish::current_run(root).await?.ok_or_else(|| {
-        Error::InputRejected(format!("{}: no `current` run to audit", root.display))
-    })?;
+    let run = crate::storage::runs::current_run(root)
+        .await?
+        .ok_or_else(|| {
+            Error::InputRejected(format!("{}: no `current` run to audit", root.display))
+        })?;
     let report = audit_run(root, &run, against, k).await?;
     Ok((run, report))
 }

@@ -12,32 +12,35 @@ use crate::error::{Error, Result};
 const TEMPLATES: [(&str, &str); 8] = [
     (
         "base.html",
-        include_str!("../../../report-templates/base.html"),
+        include_str!("../../../../report-templates/base.html"),
     ),
     (
         "style.css",
-        include_str!("../../../report-templates/style.css"),
+        include_str!("../../../../report-templates/style.css"),
     ),
     (
         "macros.html",
-        include_str!("../../../report-templates/macros.html"),
+        include_str!("../../../../report-templates/macros.html"),
     ),
     (
         "kommune.html",
-        include_str!("../../../report-templates/kommune.html"),
+        include_str!("../../../../report-templates/kommune.html"),
     ),
     (
         "index.html",
-        include_str!("../../../report-templates/index.html"),
+        include_str!("../../../../report-templates/index.html"),
     ),
-    ("sort.js", include_str!("../../../report-templates/sort.js")),
+    (
+        "sort.js",
+        include_str!("../../../../report-templates/sort.js"),
+    ),
     (
         "om_tallene.html",
-        include_str!("../../../report-templates/om_tallene.html"),
+        include_str!("../../../../report-templates/om_tallene.html"),
     ),
     (
         "placering.html",
-        include_str!("../../../report-templates/placering.html"),
+        include_str!("../../../../report-templates/placering.html"),
     ),
 ];
 

@@ -18,18 +18,18 @@ use tracing::info;
 
 use crate::contract::{Extract, REASON, ROW_ORDINAL};
 use crate::error::{Error, Result};
-use crate::ingest::{Ingested, ingested_schema};
-use crate::scan::ExtractTable;
+use crate::stages::ingest::scan::ExtractTable;
+use crate::stages::ingest::{Ingested, ingested_schema};
 
 /// The validation query of an extract (queries/validate/).
 pub fn query(extract: Extract) -> &'static str {
     match extract {
-        Extract::Persons => include_str!("../../queries/validate/persons.sql"),
-        Extract::Residence => include_str!("../../queries/validate/residence.sql"),
-        Extract::Enrolment => include_str!("../../queries/validate/enrolment.sql"),
-        Extract::Exams => include_str!("../../queries/validate/exams.sql"),
-        Extract::Measures => include_str!("../../queries/validate/measures.sql"),
-        Extract::YouthEducation => include_str!("../../queries/validate/youth_education.sql"),
+        Extract::Persons => include_str!("../../../../queries/validate/persons.sql"),
+        Extract::Residence => include_str!("../../../../queries/validate/residence.sql"),
+        Extract::Enrolment => include_str!("../../../../queries/validate/enrolment.sql"),
+        Extract::Exams => include_str!("../../../../queries/validate/exams.sql"),
+        Extract::Measures => include_str!("../../../../queries/validate/measures.sql"),
+        Extract::YouthEducation => include_str!("../../../../queries/validate/youth_education.sql"),
     }
 }
 
@@ -113,7 +113,10 @@ pub async fn validate(
     };
     let mut ordinals: Vec<i64> = Vec::new();
     let mut reasons: Vec<Option<String>> = Vec::new();
-    for batch in crate::session::collect(df, name).await.map_err(sql_error)? {
+    for batch in crate::engine::session::collect(df, name)
+        .await
+        .map_err(sql_error)?
+    {
         ordinals.extend(batch.column(0).as_primitive::<Int64Type>().values());
         reasons.extend(
             batch

@@ -20,6 +20,7 @@ pub mod moves;
 pub mod protect;
 pub mod ranges;
 pub mod record;
+pub mod release;
 pub mod rules;
 pub mod system;
 pub mod targets;
@@ -33,9 +34,6 @@ pub use rules::Reason;
 
 use crate::codes::Codes;
 use crate::error::{Error, Result};
-
-/// The Parquet footer key holding the threshold k the cells were protected with.
-pub const K_METADATA: &str = "skolegang.disclosure_k";
 
 /// Why a cell is withheld (the statistician's record; never published).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,16 @@
 //! Danish number formatting, as the reports show numbers: decimal comma, `.` between
 //! thousands, a space before `%` (Retskrivningsordbogen / Danmarks Statistik style),
 //! and a real minus sign. Registered as minijinja filters by [`super::templates`].
+//! Also the one escape of text written into HTML or SVG outside the templates (which
+//! minijinja escapes itself).
+
+/// Text for HTML or SVG markup: `&`, `<`, `>` and `"` escaped.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
 
 /// `0.452` → `45,2 %`.
 pub fn percent(share: f64) -> String {

@@ -6,7 +6,7 @@
 //! released, withheld ones included, and why each was withheld). Every period of that
 //! release is *frozen*: its rows are copied forward unchanged, whatever the extracts now
 //! say, and its cells enter disclosure control as fixed facts of the attacker
-//! ([`crate::disclose::protect_with`]). Only periods the release did not have are
+//! ([`crate::stages::disclose::protect_with`]). Only periods the release did not have are
 //! computed and protected. Where the current data differ from a frozen period, the
 //! difference is counted (the *drift*: manifest, log) and never published.
 //!
@@ -37,11 +37,11 @@ use datafusion::arrow::compute::{
 use datafusion::arrow::datatypes::SchemaRef;
 use serde::Serialize;
 
-use crate::disclose::rules::{Kind, Reason, counts_of};
-use crate::disclose::{Cell, Why, audit, batch, record};
 use crate::error::{Error, Result};
-use crate::publish::{METHODOLOGY_VERSION, SCHEMA_VERSION};
-use crate::store::Root;
+use crate::stages::disclose::rules::{Kind, Reason, counts_of};
+use crate::stages::disclose::{Cell, Why, audit, batch, record};
+use crate::storage::runs::{METHODOLOGY_VERSION, SCHEMA_VERSION};
+use crate::storage::store::Root;
 
 /// The configuration sections that change which cells exist or are withheld.
 const DISCLOSURE_RELEVANT: [&str; 3] = ["disclosure", "exams", "groups"];
@@ -241,7 +241,7 @@ pub async fn previous(
     output: &Root,
     config: &serde_json::Value,
 ) -> Result<(Option<Previous>, Option<String>)> {
-    let Some(run_id) = crate::publish::current_run(output).await? else {
+    let Some(run_id) = crate::storage::runs::current_run(output).await? else {
         return Ok((None, None));
     };
     let run = format!("runs/{run_id}");
@@ -292,7 +292,7 @@ pub async fn previous(
         )
     });
     let published = audit::read_published(output, &format!("{run}/published")).await?;
-    let schema = crate::indicators::published_schema();
+    let schema = crate::stages::indicators::published_schema();
     let parts = published
         .batches
         .iter()
@@ -650,7 +650,7 @@ fn same_counts(a: Counts, b: Counts) -> bool {
 /// each period's own order).
 pub fn assemble(plan: &Plan, previous: Option<&Previous>) -> Result<(RecordBatch, RecordBatch)> {
     let new_cells = &plan.cells[plan.frozen..];
-    let published_schema = crate::indicators::published_schema();
+    let published_schema = crate::stages::indicators::published_schema();
     let published = batch::apply(&plan.new_rows, new_cells, &published_schema)?;
     let record = record::batch(&plan.new_rows, new_cells)?;
     let Some(prev) = previous else {

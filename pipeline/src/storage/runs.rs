@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::store::Root;
+use crate::storage::store::Root;
 
 /// One file a run wrote, as recorded in the manifest.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -68,11 +68,14 @@ pub fn file_metadata(
             "skolegang.methodology_version",
             METHODOLOGY_VERSION.to_string(),
         ),
-        (crate::disclose::K_METADATA, k.to_string()),
+        (K_METADATA, k.to_string()),
         ("skolegang.version", env!("CARGO_PKG_VERSION").to_string()),
         ("skolegang.configuration", config.to_string()),
     ]
 }
+
+/// The footer key of the disclosure k a file was protected with (the audit reads it).
+pub const K_METADATA: &str = "skolegang.disclosure_k";
 
 /// The folder of one run under an output root.
 #[derive(Debug, Clone)]

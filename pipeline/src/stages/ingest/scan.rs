@@ -2,7 +2,7 @@
 //! every scan — only the columns the query reads — and leaves out rejected rows.
 //!
 //! Two tables are made from one extract: `raw_<extract>` (every row, with the run-wide
-//! ordinal `_row` and the values that do not fit, `_out_of_range` ([`crate::narrow`]))
+//! ordinal `_row` and the values that do not fit, `_out_of_range` ([`crate::stages::ingest::narrow`]))
 //! for its validation query, and `<extract>` (the accepted rows, the contract columns
 //! only) for the validations and derivations that read it after.
 //! Nothing is held decoded between queries: the memory an extract takes is its files'
@@ -40,7 +40,7 @@ use datafusion::physical_plan::{
 
 use crate::contract::Extract;
 use crate::error::Error;
-use crate::ingest::{Decoder, FileData, ingested_schema};
+use crate::stages::ingest::{Decoder, FileData, ingested_schema};
 
 /// The bytes per row DataFusion is told a string column takes (ids and codes are
 /// short); only used to pick a join's build side.
@@ -451,7 +451,7 @@ impl Batches {
                         Cursor::Next(first, first.saturating_add(n as i64), f, rg),
                     ),
                 };
-                let decoder = crate::damaged::guarded(&file.relative, || {
+                let decoder = crate::stages::ingest::damaged::guarded(&file.relative, || {
                     let out_of_range = self.outputs.iter().any(|o| matches!(o, Output::OutOfRange));
                     file.decode(
                         self.table.extract,

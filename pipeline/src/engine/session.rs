@@ -32,11 +32,11 @@ pub struct Memory {
 }
 
 impl Default for Memory {
-    /// Half of the memory this process may use ([`available_memory`]), at least 1 GiB,
+    /// Half of the memory this process may use ([`super::machine::available_memory`]), at least 1 GiB,
     /// spilling to the system's temporary folder.
     fn default() -> Self {
         Memory {
-            limit: (available_memory().unwrap_or(8 << 30) / 2).max(1 << 30),
+            limit: (super::machine::available_memory().unwrap_or(8 << 30) / 2).max(1 << 30),
             spill_dir: None,
         }
     }
@@ -185,28 +185,6 @@ impl MemoryPool for SpillCappedPool {
     }
 }
 
-/// Makes glibc's allocator give large freed buffers back to the system: allocations of
-/// 1 MiB or more are mapped on their own (by default glibc raises that threshold as
-/// big buffers are freed, and then keeps them in its heap). The stages free the
-/// extracts as they go; at scale 1.0 this lowers the peak RSS from 2.9 to 2.4 GB at no
-/// cost in time (docs/performance.md). Elsewhere a no-op.
-pub fn tune_allocator() {
-    crate::sys::map_large_allocations();
-}
-
-/// The machine's memory (`MemTotal`), or the container's limit (cgroup v2
-/// `memory.max`) when that is lower. `None` where neither can be read.
-pub fn available_memory() -> Option<u64> {
-    let total = crate::manifest::proc_kb("/proc/meminfo", "MemTotal");
-    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok());
-    match (total, cgroup) {
-        (Some(t), Some(c)) => Some(t.min(c)),
-        (t, c) => t.or(c),
-    }
-}
-
 /// Parses a memory size: bytes (`1500000000`) or a number with a binary unit, `K`, `M`,
 /// `G` or `T`, optionally followed by `iB` or `B` (`4G`, `4GiB`, `1.5G`, `512M`).
 pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
@@ -253,7 +231,7 @@ pub fn new_context(threads: usize, codes: &Codes, memory: &Memory) -> Result<Ses
         .build_arc()
         .map_err(|e| Error::Config(format!("memory or spill folder: {e}")))?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
-    crate::functions::register(&ctx);
+    crate::engine::functions::register(&ctx);
     for (name, batch) in codes.tables()? {
         register_batches(&ctx, name, batch.schema(), vec![batch], 1)?;
     }
@@ -353,7 +331,7 @@ mod tests {
     fn the_default_limit_is_half_the_memory_and_at_least_a_gib() {
         let m = Memory::default();
         assert!(m.limit >= 1 << 30);
-        if let Some(total) = available_memory() {
+        if let Some(total) = super::machine::available_memory() {
             assert!(m.limit <= (total / 2).max(1 << 30));
         }
     }

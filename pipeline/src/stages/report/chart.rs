@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::format;
+use super::format::{self, escape};
 
 /// What the y axis shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,13 +70,6 @@ const TOP: f64 = 14.0;
 const PLOT_HEIGHT: f64 = 200.0;
 const AXIS_LABELS: f64 = 28.0;
 const LEGEND_ROW: f64 = 20.0;
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 impl LineChart {
     fn x(&self, i: usize) -> f64 {

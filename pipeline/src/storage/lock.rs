@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use crate::error::{Error, Result};
-use crate::store::Root;
+use crate::storage::store::Root;
 
 pub const LOCK_NAME: &str = "run.lock";
 

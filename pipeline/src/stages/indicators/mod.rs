@@ -19,9 +19,9 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::prelude::SessionContext;
 
 use crate::config::Config;
+use crate::engine::session::register_batches;
 use crate::error::{Error, Result};
-use crate::publish::{OutputFile, RunDir};
-use crate::session::register_batches;
+use crate::storage::runs::{OutputFile, RunDir};
 
 /// The ten indicators of methodology.md, in publication order.
 pub const INDICATORS: [&str; 10] = [
@@ -41,27 +41,27 @@ pub const INDICATORS: [&str; 10] = [
 pub const DERIVATIONS: [(&str, &str); 6] = [
     (
         "fp9_pupils",
-        include_str!("../../queries/derive/fp9_pupils.sql"),
+        include_str!("../../../../queries/derive/fp9_pupils.sql"),
     ),
     (
         "age_population",
-        include_str!("../../queries/derive/age_population.sql"),
+        include_str!("../../../../queries/derive/age_population.sql"),
     ),
     (
         "deciding_measure",
-        include_str!("../../queries/derive/deciding_measure.sql"),
+        include_str!("../../../../queries/derive/deciding_measure.sql"),
     ),
     (
         "fp9_context",
-        include_str!("../../queries/derive/fp9_context.sql"),
+        include_str!("../../../../queries/derive/fp9_context.sql"),
     ),
     (
         "cohort_fp9",
-        include_str!("../../queries/derive/cohort_fp9.sql"),
+        include_str!("../../../../queries/derive/cohort_fp9.sql"),
     ),
     (
         "cohort_age",
-        include_str!("../../queries/derive/cohort_age.sql"),
+        include_str!("../../../../queries/derive/cohort_age.sql"),
     ),
 ];
 /// The person-level cohorts (also an output, `restricted/<name>/`) and the columns
@@ -88,18 +88,18 @@ pub const LAST_READ_BY: [(&str, &[&str]); 4] = [
 pub const AGGREGATIONS: [(&str, &str); 3] = [
     (
         "fp9_finest",
-        include_str!("../../queries/indicators/fp9_finest.sql"),
+        include_str!("../../../../queries/indicators/fp9_finest.sql"),
     ),
     (
         "age_finest",
-        include_str!("../../queries/indicators/age_finest.sql"),
+        include_str!("../../../../queries/indicators/age_finest.sql"),
     ),
     (
         "finest",
-        include_str!("../../queries/indicators/finest.sql"),
+        include_str!("../../../../queries/indicators/finest.sql"),
     ),
 ];
-pub const CELLS_SQL: &str = include_str!("../../queries/indicators/cells.sql");
+pub const CELLS_SQL: &str = include_str!("../../../../queries/indicators/cells.sql");
 
 /// The columns and types of `published/indicators` (data-contract.md, schema version 2),
 /// with the `indicator` column that the files keep in their folder name.
@@ -224,7 +224,7 @@ async fn sql(
     let start = std::time::Instant::now();
     let df = ctx.sql(query).await.map_err(|e| Error::query(name, e))?;
     let schema = Arc::new(df.schema().as_arrow().clone());
-    let batches = crate::session::collect(df, name)
+    let batches = crate::engine::session::collect(df, name)
         .await
         .map_err(|e| Error::query(name, e))?;
     tracing::debug!(

@@ -9,7 +9,7 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use super::{Basis, Rendered};
 use crate::error::{Error, Result};
-use crate::publish::{OutputFile, RunDir};
+use crate::storage::runs::{OutputFile, RunDir};
 
 #[derive(Debug, serde::Serialize)]
 struct FolderManifest<'a> {

@@ -13,7 +13,7 @@ use datafusion::prelude::SessionContext;
 use crate::codes::Codes;
 use crate::error::{Error, Result};
 
-pub const SQL: &str = include_str!("../../queries/rankings/rankings.sql");
+pub const SQL: &str = include_str!("../../../../queries/rankings/rankings.sql");
 
 /// The columns and types of `published/rankings` (data-contract.md).
 pub fn schema() -> SchemaRef {
@@ -41,14 +41,14 @@ pub async fn rank(cells: &[RecordBatch]) -> Result<RecordBatch> {
     let ctx = SessionContext::new();
     for (name, batch) in codes.tables()? {
         if name == "code_municipalities" {
-            crate::session::register_batches(&ctx, name, batch.schema(), vec![batch], 1)?;
+            crate::engine::session::register_batches(&ctx, name, batch.schema(), vec![batch], 1)?;
         }
     }
     let cells_schema = cells
         .first()
         .map(|b| b.schema())
         .ok_or_else(|| Error::Internal("no cells to rank".into()))?;
-    crate::session::register_batches(&ctx, "cells", cells_schema, cells.to_vec(), 1)?;
+    crate::engine::session::register_batches(&ctx, "cells", cells_schema, cells.to_vec(), 1)?;
     let name = "queries/rankings/rankings.sql";
     let df = ctx.sql(SQL).await.map_err(|e| Error::query(name, e))?;
     let result_schema = Arc::new(df.schema().as_arrow().clone());

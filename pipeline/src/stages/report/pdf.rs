@@ -223,10 +223,7 @@ impl Browser {
         self.call("Emulation.clearDeviceMetricsOverride", json!({}), true)?;
         self.call("Emulation.setEmulatedMedia", json!({"media": ""}), true)?;
         self.load(html)?;
-        let title = title
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
+        let title = super::format::escape(title);
         let header = format!(
             r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; margin: 0 14mm; display: flex; justify-content: space-between;"><span>{title}</span><span>Udsatte børn og unges skolegang</span></div>"#
         );

@@ -303,7 +303,7 @@ pub fn render(
             folder,
             html,
             csv: csv::danish_csv(&own)?,
-            parquet: crate::publish::parquet_bytes_with(
+            parquet: crate::storage::runs::parquet_bytes_with(
                 own.schema(),
                 std::slice::from_ref(&own),
                 &basis.parquet_metadata,
