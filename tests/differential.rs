@@ -17,6 +17,9 @@ use skolegang_tests::{fixture_options, read_cells, read_parquet, run_on};
 /// (indicator, period, geo_code, group, placement)
 type Key = (String, String, i64, String, String);
 
+/// (numerator, denominator, value)
+type Counts = (Option<i64>, Option<i64>, Option<f64>);
+
 fn column(b: &RecordBatch, name: &str, to: &DataType) -> ArrayRef {
     let c = b
         .column_by_name(name)
@@ -25,10 +28,7 @@ fn column(b: &RecordBatch, name: &str, to: &DataType) -> ArrayRef {
 }
 
 /// The cells of a batch: key → (numerator, denominator, value if the batch has one).
-fn cells(
-    b: &RecordBatch,
-    yearly_only: bool,
-) -> BTreeMap<Key, (Option<i64>, Option<i64>, Option<f64>)> {
+fn cells(b: &RecordBatch, yearly_only: bool) -> BTreeMap<Key, Counts> {
     let s = |n: &str| column(b, n, &DataType::Utf8);
     let i = |n: &str| column(b, n, &DataType::Int64);
     let (ind, period, group, placement) = (s("indicator"), s("period"), s("group"), s("placement"));

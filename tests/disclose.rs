@@ -137,7 +137,7 @@ fn also_withhold(cells: &mut [Cell], which: &[(i32, &str, &str)]) {
 fn exposures(cells: &[Cell], k: i64) -> Vec<Exposure> {
     let codes = Codes::embedded().expect("codes");
     let published: Vec<Cell> = cells.iter().map(Cell::published).collect();
-    attack(&published, cells, k, &codes, 1).expect("attack")
+    attack(&published, cells, k, codes, 1).expect("attack")
 }
 
 fn exposure<'a>(found: &'a [Exposure], geo: i32, group: &str, placement: &str) -> &'a Exposure {
@@ -149,7 +149,7 @@ fn exposure<'a>(found: &'a [Exposure], geo: i32, group: &str, placement: &str) -
 
 fn protected(mut cells: Vec<Cell>, k: i64) -> Vec<Cell> {
     let codes = Codes::embedded().expect("codes");
-    protect(&mut cells, k, &codes, 1).expect("protect");
+    protect(&mut cells, k, codes, 1).expect("protect");
     cells
 }
 
@@ -868,7 +868,7 @@ proptest! {
     ) {
         let codes = Codes::embedded().expect("codes");
         let cells = small_table(&leaves);
-        let model = Model::new(&cells, &codes).expect("model");
+        let model = Model::new(&cells, codes).expect("model");
         let withheld: Vec<bool> = (0..cells.len()).map(|i| withhold[i % withhold.len()]).collect();
         let known = model.knowledge(&cells, &withheld).expect("knowledge");
         let mut forms: Vec<Form> = (0..model.vars() as u32)
@@ -983,12 +983,12 @@ proptest! {
         let codes = Codes::embedded().expect("codes");
         let table = random_table(&counts);
         let mut cells = table.clone();
-        protect(&mut cells, k, &codes, 2).expect("protect");
+        protect(&mut cells, k, codes, 2).expect("protect");
         let found = exposures(&cells, k);
         prop_assert!(found.is_empty(), "{found:#?}");
         // Deterministic: the same input gives the same pattern, whatever the threads.
         let mut again = table.clone();
-        protect(&mut again, k, &codes, 1).expect("protect");
+        protect(&mut again, k, codes, 1).expect("protect");
         prop_assert_eq!(&cells, &again);
         // Every primary cell is withheld, and withheld cells say why.
         for c in &cells {
@@ -1055,14 +1055,14 @@ proptest! {
             .collect();
         let alone = |part: &[Cell]| {
             let mut cells = part.to_vec();
-            protect(&mut cells, k, &codes, 1).expect("protect");
+            protect(&mut cells, k, codes, 1).expect("protect");
             cells
         };
         let mut expected = alone(&school);
         expected.extend(alone(&later));
         expected.extend(alone(&age));
         let mut together: Vec<Cell> = school.iter().chain(&later).chain(&age).cloned().collect();
-        protect(&mut together, k, &codes, 2).expect("protect");
+        protect(&mut together, k, codes, 2).expect("protect");
         prop_assert_eq!(together, expected);
     }
 
@@ -1079,10 +1079,10 @@ proptest! {
         let table = random_table(&counts);
         let (mut released, new): (Vec<Cell>, Vec<Cell>) =
             table.into_iter().partition(|c| c.years == 1 && c.year < 2023);
-        protect(&mut released, k, &codes, 1).expect("the first release");
+        protect(&mut released, k, codes, 1).expect("the first release");
         let mut together: Vec<Cell> = released.iter().cloned().chain(new).collect();
         let fixed: Vec<bool> = (0..together.len()).map(|i| i < released.len()).collect();
-        protect_with(&mut together, &fixed, k, &codes, 2).expect("the second release");
+        protect_with(&mut together, &fixed, k, codes, 2).expect("the second release");
         prop_assert_eq!(&together[..released.len()], &released[..]);
         let found = exposures(&together, k);
         prop_assert!(found.is_empty(), "{found:#?}");

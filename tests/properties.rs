@@ -247,7 +247,7 @@ fn hierarchies_add_up_and_values_are_in_range() {
         }
     }
     assert!(checks > 1000, "{checks} relations checked");
-    the_attackers_relations_are_the_sql_roll_ups(&cells, &map, &codes);
+    the_attackers_relations_are_the_sql_roll_ups(&cells, &map, codes);
 }
 
 /// Disclosure control and the audit know the breakdowns only through

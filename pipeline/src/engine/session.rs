@@ -331,7 +331,7 @@ mod tests {
     fn the_default_limit_is_half_the_memory_and_at_least_a_gib() {
         let m = Memory::default();
         assert!(m.limit >= 1 << 30);
-        if let Some(total) = super::machine::available_memory() {
+        if let Some(total) = crate::engine::machine::available_memory() {
             assert!(m.limit <= (total / 2).max(1 << 30));
         }
     }

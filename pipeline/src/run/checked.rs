@@ -72,7 +72,7 @@ impl Checked {
 /// Reads and validates all six extracts. Fatal schema problems stop here.
 pub async fn ingest_and_validate(settings: &Settings) -> Result<Checked> {
     let codes = Codes::embedded()?;
-    let ctx = session::new_context(settings.threads, &codes, &settings.memory)?;
+    let ctx = session::new_context(settings.threads, codes, &settings.memory)?;
     settings.input.register(&ctx);
     let mut extracts = Vec::new();
     let mut next_ordinal = 0i64;

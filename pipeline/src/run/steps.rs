@@ -143,7 +143,7 @@ pub async fn disclose(
                     &mut plan.cells,
                     &plan.fixed,
                     k,
-                    &codes,
+                    codes,
                     settings.threads,
                 )?;
                 crate::faults::point(Stage::Disclose);

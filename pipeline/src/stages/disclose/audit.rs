@@ -250,7 +250,7 @@ pub async fn audit_against(
         );
     }
     let codes = Codes::embedded()?;
-    let exposures = attack(&cells, &truth, k, &codes, threads)?;
+    let exposures = attack(&cells, &truth, k, codes, threads)?;
     let rankings = check_rankings(root, &published, &batches).await?;
     Ok(Report {
         k,
