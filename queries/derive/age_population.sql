@@ -9,6 +9,7 @@
 --   the earlier of 1 October T and the day before the 18th birthday).
 --
 -- Tables: persons, residence (accepted rows); params(extract_date).
+{% import "macros.sql" as m %}
 WITH
 -- A person is A years old on 1 October of year(birth) + A, or of the year after when
 -- born after 1 October. (1 October is never a 29 February birthday, so the 1 March rule
@@ -52,5 +53,4 @@ FROM candidates c
 CROSS JOIN params
 JOIN residence r ON r.person_id = c.person_id
 WHERE make_date(c.year, 10, 1) <= params.extract_date
-  AND r.valid_from <= make_date(c.year, 10, 1)
-  AND (r.valid_to IS NULL OR r.valid_to >= make_date(c.year, 10, 1))
+  AND {{ m.active_on("r.valid_from", "r.valid_to", "make_date(c.year, 10, 1)") }}

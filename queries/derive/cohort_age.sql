@@ -12,6 +12,7 @@
 --   code_placements, code_programmes.
 -- The rows come unordered (the aggregations do not need an order); restricted/ holds
 -- them sorted by (year, age, person_id), see indicators::COHORTS.
+{% import "macros.sql" as m %}
 WITH
 population AS (
   SELECT * FROM age_population
@@ -24,8 +25,7 @@ youth AS (
   SELECT p.pop_row,
     max(CASE WHEN y.outcome = 'fuldfoert' AND y.end_date <= p.ref_date THEN 1 ELSE 0 END)
       AS completed,
-    max(CASE WHEN y.start_date <= p.ref_date
-              AND (y.end_date IS NULL OR y.end_date >= p.ref_date) THEN 1 ELSE 0 END)
+    max(CASE WHEN {{ m.active_on("y.start_date", "y.end_date", "p.ref_date") }} THEN 1 ELSE 0 END)
       AS enrolled
   FROM population p
   JOIN youth_education y ON y.person_id = p.person_id

@@ -12,6 +12,7 @@
 --   code_municipalities, code_placements, code_programmes.
 -- The rows come unordered (the aggregations do not need an order); restricted/ holds
 -- them sorted by (school_year, person_id), see indicators::COHORTS.
+{% import "macros.sql" as m %}
 WITH
 pupils AS (
   SELECT * FROM fp9_context
@@ -58,9 +59,7 @@ transition AS (
   FROM pupils p
   JOIN youth_education y ON y.person_id = p.person_id
   JOIN code_programmes c ON c.programme = y.programme AND c.counts_as_youth_education
-  WHERE (y.start_date <= make_date(p.school_year + 2, 10, 1)
-         AND (y.end_date IS NULL OR y.end_date >= make_date(p.school_year + 2, 10, 1)))
-     OR (y.outcome = 'fuldfoert' AND y.end_date <= make_date(p.school_year + 2, 10, 1))
+  WHERE {{ m.in_or_completed_youth_education("y", "make_date(p.school_year + 2, 10, 1)") }}
 ),
 flags AS (
   SELECT

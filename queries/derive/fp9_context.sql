@@ -10,6 +10,7 @@
 --   measure; oevrige: the residence on 5 September Y, else the school's municipality).
 --
 -- Tables: fp9_pupils, deciding_measure; residence (accepted rows).
+{% import "macros.sql" as m %}
 WITH
 pupils AS (
   SELECT * FROM fp9_pupils
@@ -22,8 +23,7 @@ residence_ref AS (
   SELECT p.person_id, p.school_year, r.municipality_code
   FROM pupils p
   JOIN residence r ON r.person_id = p.person_id
-  WHERE r.valid_from <= make_date(p.school_year, 9, 5)
-    AND (r.valid_to IS NULL OR r.valid_to >= make_date(p.school_year, 9, 5))
+  WHERE {{ m.active_on("r.valid_from", "r.valid_to", "make_date(p.school_year, 9, 5)") }}
 )
 SELECT
   p.person_id,

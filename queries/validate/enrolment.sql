@@ -7,6 +7,7 @@
 --         then the rules across rows and extracts).
 -- Keys carried by more than one row (all rows counted, whatever else they break),
 -- found by hash aggregation and joined back.
+{% import "macros.sql" as m %}
 WITH own AS (
   SELECT e.person_id, e.school_year, e._row,
     CASE
@@ -39,23 +40,8 @@ WITH own AS (
   FROM raw_enrolment e
   LEFT JOIN code_municipalities m ON e.institution_municipality = m.municipality_code
 ),
--- Duplicate keys in two steps, because grouping a hundred million keys themselves
--- does not fit in memory at national scale: first an integer hash of each key (a
--- hash that occurs once is a key that occurs once), then the exact keys of the rows
--- whose hash occurs more than once.
-candidates AS (
-  SELECT key_hash(person_id, school_year) AS h
-  FROM raw_enrolment
-  GROUP BY key_hash(person_id, school_year)
-  HAVING count(*) > 1
-),
-dup AS (
-  SELECT r.person_id, r.school_year, count(*) AS n
-  FROM candidates c
-  JOIN raw_enrolment r ON key_hash(r.person_id, r.school_year) = c.h
-  GROUP BY r.person_id, r.school_year
-  HAVING count(*) > 1
-)
+-- Keys carried by more than one row: `candidates`, then `dup` (key columns, n).
+{{ m.duplicate_keys("raw_enrolment", ["person_id", "school_year"]) }}
 SELECT
   o._row,
   CASE

@@ -8,6 +8,7 @@
 -- Exam codes outside codes/exam_codes.csv are accepted (the indicators ignore them).
 -- Keys carried by more than one row (all rows counted, whatever else they break),
 -- found by hash aggregation and joined back.
+{% import "macros.sql" as m %}
 WITH own AS (
   SELECT x.person_id, x.school_year, x.grade_level, x.exam_code, x._row,
     CASE
@@ -39,23 +40,8 @@ WITH own AS (
   FROM raw_exams x
   LEFT JOIN code_exceptions c ON x.exception_code = c.exception_code
 ),
--- Duplicate keys in two steps, because grouping a hundred million keys themselves
--- does not fit in memory at national scale: first an integer hash of each key (a
--- hash that occurs once is a key that occurs once), then the exact keys of the rows
--- whose hash occurs more than once.
-candidates AS (
-  SELECT key_hash(person_id, school_year, grade_level, exam_code) AS h
-  FROM raw_exams
-  GROUP BY key_hash(person_id, school_year, grade_level, exam_code)
-  HAVING count(*) > 1
-),
-dup AS (
-  SELECT r.person_id, r.school_year, r.grade_level, r.exam_code, count(*) AS n
-  FROM candidates c
-  JOIN raw_exams r ON key_hash(r.person_id, r.school_year, r.grade_level, r.exam_code) = c.h
-  GROUP BY r.person_id, r.school_year, r.grade_level, r.exam_code
-  HAVING count(*) > 1
-)
+-- Keys carried by more than one row: `candidates`, then `dup` (key columns, n).
+{{ m.duplicate_keys("raw_exams", ["person_id", "school_year", "grade_level", "exam_code"]) }}
 SELECT
   o._row,
   CASE

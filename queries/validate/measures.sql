@@ -9,6 +9,7 @@
 -- legal_basis is free text: kept, not interpreted, and may be NULL.
 -- Keys carried by more than one row (all rows counted, whatever else they break),
 -- found by hash aggregation and joined back.
+{% import "macros.sql" as m %}
 WITH own AS (
   SELECT s.person_id, s.measure_id, s._row,
     CASE
@@ -42,23 +43,8 @@ WITH own AS (
   LEFT JOIN code_placements pc ON s.placement_code = pc.placement_code
   LEFT JOIN code_municipalities m ON s.acting_municipality = m.municipality_code
 ),
--- Duplicate keys in two steps, because grouping a hundred million keys themselves
--- does not fit in memory at national scale: first an integer hash of each key (a
--- hash that occurs once is a key that occurs once), then the exact keys of the rows
--- whose hash occurs more than once.
-candidates AS (
-  SELECT key_hash(measure_id) AS h
-  FROM raw_measures
-  GROUP BY key_hash(measure_id)
-  HAVING count(*) > 1
-),
-dup AS (
-  SELECT r.measure_id, count(*) AS n
-  FROM candidates c
-  JOIN raw_measures r ON key_hash(r.measure_id) = c.h
-  GROUP BY r.measure_id
-  HAVING count(*) > 1
-)
+-- Keys carried by more than one row: `candidates`, then `dup` (key columns, n).
+{{ m.duplicate_keys("raw_measures", ["measure_id"]) }}
 SELECT
   o._row,
   CASE

@@ -9,6 +9,7 @@
 -- Parameter: $extract_date (methodology.md, "Extract date").
 -- Keys carried by more than one row (all rows counted, whatever else they break),
 -- found by hash aggregation and joined back.
+{% import "macros.sql" as m %}
 WITH own AS (
   SELECT p.person_id, p._row,
     CASE
@@ -28,23 +29,8 @@ WITH own AS (
     END AS reason
   FROM raw_persons p
 ),
--- Duplicate keys in two steps, because grouping a hundred million keys themselves
--- does not fit in memory at national scale: first an integer hash of each key (a
--- hash that occurs once is a key that occurs once), then the exact keys of the rows
--- whose hash occurs more than once.
-candidates AS (
-  SELECT key_hash(person_id) AS h
-  FROM raw_persons
-  GROUP BY key_hash(person_id)
-  HAVING count(*) > 1
-),
-dup AS (
-  SELECT r.person_id, count(*) AS n
-  FROM candidates c
-  JOIN raw_persons r ON key_hash(r.person_id) = c.h
-  GROUP BY r.person_id
-  HAVING count(*) > 1
-)
+-- Keys carried by more than one row: `candidates`, then `dup` (key columns, n).
+{{ m.duplicate_keys("raw_persons", ["person_id"]) }}
 SELECT
   o._row,
   CASE

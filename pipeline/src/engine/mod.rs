@@ -4,3 +4,4 @@
 pub mod functions;
 pub mod machine;
 pub mod session;
+pub mod sql;

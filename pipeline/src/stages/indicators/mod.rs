@@ -313,7 +313,9 @@ pub async fn compute(
     register_params(ctx, config, extract_date)?;
     let mut cohorts = std::collections::BTreeMap::new();
     for (name, query) in DERIVATIONS {
-        let (schema, batches) = sql(ctx, &format!("queries/derive/{name}.sql"), query).await?;
+        let file = format!("queries/derive/{name}.sql");
+        let query = crate::engine::sql::render(&file, query)?;
+        let (schema, batches) = sql(ctx, &file, &query).await?;
         // The person-level cohorts are also an output (restricted/); the other
         // derivations are only inputs of the next query.
         if COHORTS.iter().any(|(cohort, _)| *cohort == name) {
@@ -334,13 +336,15 @@ pub async fn compute(
         }
     }
     for (name, query) in AGGREGATIONS {
-        let (schema, batches) = sql(ctx, &format!("queries/indicators/{name}.sql"), query).await?;
+        let file = format!("queries/indicators/{name}.sql");
+        let query = crate::engine::sql::render(&file, query)?;
+        let (schema, batches) = sql(ctx, &file, &query).await?;
         register_batches(ctx, name, schema, batches, partitions)?;
     }
     let cells = query_as(
         ctx,
         "queries/indicators/cells.sql",
-        CELLS_SQL,
+        &crate::engine::sql::render("queries/indicators/cells.sql", CELLS_SQL)?,
         &cells_schema(),
     )
     .await?;

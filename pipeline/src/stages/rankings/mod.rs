@@ -50,7 +50,8 @@ pub async fn rank(cells: &[RecordBatch]) -> Result<RecordBatch> {
         .ok_or_else(|| Error::Internal("no cells to rank".into()))?;
     crate::engine::session::register_batches(&ctx, "cells", cells_schema, cells.to_vec(), 1)?;
     let name = "queries/rankings/rankings.sql";
-    let df = ctx.sql(SQL).await.map_err(|e| Error::query(name, e))?;
+    let query = crate::engine::sql::render("queries/rankings/rankings.sql", SQL)?;
+    let df = ctx.sql(&query).await.map_err(|e| Error::query(name, e))?;
     let result_schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await.map_err(|e| Error::query(name, e))?;
     let all = concat_batches(&result_schema, &batches).map_err(|e| Error::internal(name, e))?;

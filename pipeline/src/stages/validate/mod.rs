@@ -21,16 +21,18 @@ use crate::error::{Error, Result};
 use crate::stages::ingest::scan::ExtractTable;
 use crate::stages::ingest::{Ingested, ingested_schema};
 
-/// The validation query of an extract (queries/validate/).
-pub fn query(extract: Extract) -> &'static str {
-    match extract {
+/// The validation query of an extract (queries/validate/), rendered
+/// ([`crate::engine::sql`]).
+pub fn query(extract: Extract) -> Result<String> {
+    let source = match extract {
         Extract::Persons => include_str!("../../../../queries/validate/persons.sql"),
         Extract::Residence => include_str!("../../../../queries/validate/residence.sql"),
         Extract::Enrolment => include_str!("../../../../queries/validate/enrolment.sql"),
         Extract::Exams => include_str!("../../../../queries/validate/exams.sql"),
         Extract::Measures => include_str!("../../../../queries/validate/measures.sql"),
         Extract::YouthEducation => include_str!("../../../../queries/validate/youth_education.sql"),
-    }
+    };
+    crate::engine::sql::render(&format!("queries/validate/{}.sql", extract.name()), source)
 }
 
 /// Row accounting of one extract, as recorded in the manifest.
@@ -97,12 +99,12 @@ pub async fn validate(
     };
     // Only the rejected rows' ordinals and reasons leave the query, in input order; the
     // accepted rows stay in the files' bytes and are decoded again by each later scan.
+    let validation = query(extract)?;
     let rejects_query = format!(
-        "SELECT {ROW_ORDINAL}, {REASON} FROM (\n{}\n) validated WHERE {REASON} IS NOT NULL ORDER BY {ROW_ORDINAL}",
-        query(extract)
+        "SELECT {ROW_ORDINAL}, {REASON} FROM (\n{validation}\n) validated WHERE {REASON} IS NOT NULL ORDER BY {ROW_ORDINAL}"
     );
     let df = ctx.sql(&rejects_query).await.map_err(sql_error)?;
-    let df = if query(extract).contains("$extract_date") {
+    let df = if validation.contains("$extract_date") {
         df.with_param_values(vec![(
             "extract_date",
             ScalarValue::Date32(Some(crate::dates::to_days(extract_date))),

@@ -1,0 +1,41 @@
+{#- Macros shared by the queries: each rule written once, as dbt does. A query
+    imports them with an import tag naming "macros.sql" as m, and calls them as
+    m.duplicate_keys(...), m.active_on(...), m.in_or_completed_youth_education(...).
+    Skolegang renders every query with minijinja before DataFusion reads it
+    (pipeline/src/engine/sql.rs); what a call expands to is in tests there. #}
+
+{#- The rows of `table` whose key (the columns `keys`) occurs more than once, as two
+    CTEs: `candidates` and `dup` (the key columns and their count `n`). In two steps,
+    because grouping a hundred million keys themselves does not fit in memory at
+    national scale: first an integer hash of each key (a hash that occurs once is a
+    key that occurs once), then the exact keys of the rows whose hash occurs more
+    than once. #}
+{% macro duplicate_keys(table, keys) -%}
+candidates AS (
+  SELECT key_hash({{ keys | join(", ") }}) AS h
+  FROM {{ table }}
+  GROUP BY key_hash({{ keys | join(", ") }})
+  HAVING count(*) > 1
+),
+dup AS (
+  SELECT {% for k in keys %}r.{{ k }}, {% endfor %}count(*) AS n
+  FROM candidates c
+  JOIN {{ table }} r ON key_hash({% for k in keys %}r.{{ k }}{{ ", " if not loop.last }}{% endfor %}) = c.h
+  GROUP BY {% for k in keys %}r.{{ k }}{{ ", " if not loop.last }}{% endfor %}
+  HAVING count(*) > 1
+)
+{%- endmacro %}
+
+{#- A period from `start` to `end` (both days included; `end` NULL = still open) is
+    active on `day`. #}
+{% macro active_on(start, end, day) -%}
+{{ start }} <= {{ day }} AND ({{ end }} IS NULL OR {{ end }} >= {{ day }})
+{%- endmacro %}
+
+{#- A youth education `y` (a row of youth_education) counts on `day` when the person
+    is enrolled in it that day, or completed it by then (methodology.md, "Youth
+    education"). #}
+{% macro in_or_completed_youth_education(y, day) -%}
+(({{ active_on(y ~ ".start_date", y ~ ".end_date", day) }})
+  OR ({{ y }}.outcome = 'fuldfoert' AND {{ y }}.end_date <= {{ day }}))
+{%- endmacro %}
