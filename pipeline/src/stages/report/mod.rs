@@ -204,16 +204,53 @@ pub fn render(
     published.mark_revised(&basis.revised_periods);
     let ranks = model::ranks(rankings, codes)?;
     let env = templates::environment()?;
-    let danmark = Area {
+    let page = Pages {
+        cells,
+        published: &published,
+        ranks: &ranks,
+        codes,
+        basis,
+        env: &env,
+    };
+    let kommuner = codes
+        .municipalities
+        .iter()
+        .map(|m| page.kommune(m))
+        .collect::<Result<Vec<_>>>()?;
+    let index = page.index()?;
+    Ok(Rendered { kommuner, index })
+}
+
+/// What every page is made from.
+struct Pages<'a> {
+    cells: &'a RecordBatch,
+    published: &'a Published,
+    ranks: &'a [Rank],
+    codes: &'a Codes,
+    basis: &'a Basis,
+    env: &'a minijinja::Environment<'static>,
+}
+
+fn danmark() -> Area {
+    Area {
         code: 0,
         name: "Danmark".to_string(),
-    };
-    let geo = model::column(cells, "geo_code")?
-        .as_primitive::<Int32Type>()
-        .clone();
+    }
+}
 
-    let mut kommuner = Vec::new();
-    for m in &codes.municipalities {
+impl Pages<'_> {
+    /// One kommune's report and the files of its bundle.
+    fn kommune(&self, m: &crate::codes::Municipality) -> Result<KommuneFiles> {
+        let (cells, published, ranks, codes, basis, env) = (
+            self.cells,
+            self.published,
+            self.ranks,
+            self.codes,
+            self.basis,
+            self.env,
+        );
+        let danmark = danmark();
+        let geo = model::column(cells, "geo_code")?.as_primitive::<Int32Type>();
         let kommune = Area {
             code: m.code as i32,
             name: m.name.clone(),
@@ -225,7 +262,7 @@ pub fn render(
         let areas = [kommune.clone(), region.clone(), danmark.clone()];
         let tables = |ids: &[&'static str]| -> Vec<Table> {
             ids.iter()
-                .filter_map(|id| model::table(&published, id, &areas))
+                .filter_map(|id| model::table(published, id, &areas))
                 .collect()
         };
         let key = tables(&KEY_INDICATORS);
@@ -241,7 +278,7 @@ pub fn render(
             .iter()
             .filter_map(|id| {
                 model::trend(
-                    &published,
+                    published,
                     id,
                     &[
                         (&kommune, "udsat"),
@@ -254,7 +291,7 @@ pub fn render(
             })
             .collect();
         let placement = model::placement_table(
-            &published,
+            published,
             codes,
             &["fp9_participation", "fp9_min2_dan_mat", "youth_edu_18"],
             kommune.code,
@@ -293,11 +330,11 @@ pub fn render(
             definitions: definitions(),
             any_withheld,
         };
-        let html = templates::render(&env, "kommune.html", &page)?;
+        let html = templates::render(env, "kommune.html", &page)?;
         let mask: BooleanArray = geo.iter().map(|g| Some(g == Some(kommune.code))).collect();
         let own = filter_record_batch(cells, &mask)
             .map_err(|e| Error::internal("selecting a kommune's cells", e))?;
-        kommuner.push(KommuneFiles {
+        Ok(KommuneFiles {
             code: m.code,
             name: m.name.clone(),
             folder,
@@ -309,79 +346,83 @@ pub fn render(
                 &basis.parquet_metadata,
             )
             .map_err(|e| Error::internal("indikatorer.parquet", e))?,
-        });
+        })
     }
 
-    // The national overview.
-    let regions: Vec<(Area, Option<String>)> = {
-        let mut seen: Vec<(Area, Option<String>)> = Vec::new();
-        for m in &codes.municipalities {
-            if !seen.iter().any(|(a, _)| i64::from(a.code) == m.region_code) {
-                seen.push((
-                    Area {
-                        code: m.region_code as i32,
-                        name: m.region_name.clone(),
-                    },
-                    None,
-                ));
+    /// The national overview.
+    fn index(&self) -> Result<String> {
+        let (published, ranks, codes, basis, env) =
+            (self.published, self.ranks, self.codes, self.basis, self.env);
+        let danmark = danmark();
+        let regions: Vec<(Area, Option<String>)> = {
+            let mut seen: Vec<(Area, Option<String>)> = Vec::new();
+            for m in &codes.municipalities {
+                if !seen.iter().any(|(a, _)| i64::from(a.code) == m.region_code) {
+                    seen.push((
+                        Area {
+                            code: m.region_code as i32,
+                            name: m.region_name.clone(),
+                        },
+                        None,
+                    ));
+                }
             }
-        }
-        seen.sort_by_key(|(a, _)| a.code);
-        seen
-    };
-    let kommune_areas: Vec<(Area, Option<String>)> = codes
-        .municipalities
-        .iter()
-        .map(|m| {
-            (
-                Area {
-                    code: m.code as i32,
-                    name: m.name.clone(),
-                },
-                Some(model::folder(m)),
-            )
-        })
-        .collect();
-    let latest_window = ranks.iter().map(|r| r.period_end_year).max();
-    let mut ranking: Vec<Rank> = ranks
-        .iter()
-        .filter(|r| Some(r.period_end_year) == latest_window)
-        .cloned()
-        .collect();
-    ranking.sort_by(|a, b| {
-        a.mean_rank
-            .unwrap_or(f64::MAX)
-            .total_cmp(&b.mean_rank.unwrap_or(f64::MAX))
-            .then(a.geo_code.cmp(&b.geo_code))
-    });
-    let index = IndexPage {
-        basis: basis.clone(),
-        key: KEY_INDICATORS
+            seen.sort_by_key(|(a, _)| a.code);
+            seen
+        };
+        let kommune_areas: Vec<(Area, Option<String>)> = codes
+            .municipalities
             .iter()
-            .filter_map(|id| model::table(&published, id, std::slice::from_ref(&danmark)))
-            .collect(),
-        trends: KEY_INDICATORS
-            .iter()
-            .filter_map(|id| {
-                model::trend(
-                    &published,
-                    id,
-                    &[
-                        (&danmark, "udsat"),
-                        (&danmark, "anbragt"),
-                        (&danmark, "forebyggende"),
-                        (&danmark, "oevrige"),
-                    ],
-                    0,
+            .map(|m| {
+                (
+                    Area {
+                        code: m.code as i32,
+                        name: m.name.clone(),
+                    },
+                    Some(model::folder(m)),
                 )
             })
-            .collect(),
-        regions: area_table(&published, &regions),
-        kommuner: area_table(&published, &kommune_areas),
-        ranking_window: ranking.first().map(|r| r.window.clone()),
-        ranking,
-        definitions: definitions(),
-    };
-    let index = templates::render(&env, "index.html", &index)?;
-    Ok(Rendered { kommuner, index })
+            .collect();
+        let latest_window = ranks.iter().map(|r| r.period_end_year).max();
+        let mut ranking: Vec<Rank> = ranks
+            .iter()
+            .filter(|r| Some(r.period_end_year) == latest_window)
+            .cloned()
+            .collect();
+        ranking.sort_by(|a, b| {
+            a.mean_rank
+                .unwrap_or(f64::MAX)
+                .total_cmp(&b.mean_rank.unwrap_or(f64::MAX))
+                .then(a.geo_code.cmp(&b.geo_code))
+        });
+        let index = IndexPage {
+            basis: basis.clone(),
+            key: KEY_INDICATORS
+                .iter()
+                .filter_map(|id| model::table(published, id, std::slice::from_ref(&danmark)))
+                .collect(),
+            trends: KEY_INDICATORS
+                .iter()
+                .filter_map(|id| {
+                    model::trend(
+                        published,
+                        id,
+                        &[
+                            (&danmark, "udsat"),
+                            (&danmark, "anbragt"),
+                            (&danmark, "forebyggende"),
+                            (&danmark, "oevrige"),
+                        ],
+                        0,
+                    )
+                })
+                .collect(),
+            regions: area_table(published, &regions),
+            kommuner: area_table(published, &kommune_areas),
+            ranking_window: ranking.first().map(|r| r.window.clone()),
+            ranking,
+            definitions: definitions(),
+        };
+        templates::render(env, "index.html", &index)
+    }
 }
