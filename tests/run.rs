@@ -725,3 +725,26 @@ fn readme_help_and_code_name_the_same_exit_codes() {
         );
     }
 }
+
+/// Every flag of `run` (and the global ones) is explained in the README, which is where
+/// a statistician setting up the nightly job looks: one source (clap) for the flags, a
+/// test that the README names each.
+#[test]
+fn the_readme_names_every_flag_of_run() {
+    let cli = <skolegang::cli::Cli as clap::CommandFactory>::command();
+    let run = cli.find_subcommand("run").expect("run");
+    let readme = include_str!("../README.md");
+    let missing: Vec<String> = cli
+        .get_arguments()
+        .chain(run.get_arguments())
+        .filter_map(|a| a.get_long())
+        .filter(|long| !["help", "version"].contains(long))
+        .map(|long| format!("--{long}"))
+        .filter(|flag| !readme.contains(flag.as_str()))
+        .collect();
+    assert_eq!(
+        missing,
+        Vec::<String>::new(),
+        "flags the README does not name"
+    );
+}

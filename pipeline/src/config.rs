@@ -318,6 +318,59 @@ mod tests {
         }
     }
 
+    /// The keys of docs/configuration.md's table are exactly the keys of the
+    /// configuration (as the manifest writes them, with a bound-exam entry present).
+    #[test]
+    fn documented_keys_are_the_configuration_keys() {
+        fn keys(prefix: &str, v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        let key = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        out.insert(key.clone());
+                        // A map of codes (weights) is one key; its entries are data.
+                        if !key.ends_with("weights") {
+                            keys(&key, v, out);
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => {
+                    if let Some(first) = a.first().filter(|f| f.is_object()) {
+                        keys(&format!("{prefix}[]"), first, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Every optional key set, so that the manifest writes it.
+        let all = Config {
+            extract_date: Some(parse_date("2026-11-01").unwrap()),
+            revise: vec!["2023/2024".into()],
+            ..Config::default()
+        };
+        let mut config = std::collections::BTreeSet::new();
+        keys("", &all.effective_json(), &mut config);
+        // Tables that only group keys (`disclosure`, `groups`, `exams`) are not rows.
+        let config: std::collections::BTreeSet<String> = config
+            .into_iter()
+            .filter(|k| !["disclosure", "groups", "exams"].contains(&k.as_str()))
+            .collect();
+        let doc = include_str!("../../docs/configuration.md");
+        let documented: std::collections::BTreeSet<String> = doc
+            .split_once("## Keys")
+            .and_then(|(_, rest)| rest.split("\n## ").next())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once('`').map(|(k, _)| k.to_string()))
+            .collect();
+        assert_eq!(documented, config);
+    }
+
     /// The examples in docs/configuration.md parse; the first one is the defaults.
     #[test]
     fn documented_examples_are_valid() {
