@@ -93,12 +93,57 @@ pub async fn validate(
         &raw,
         ExtractTable::raw(extract, Arc::clone(&ingested.data), partitions),
     )?;
+    let (ordinals, reasons) = rejects(ctx, extract, extract_date).await?;
+    ctx.deregister_table(&raw)
+        .map_err(|e| Error::internal(&raw, e))?;
+    // Every rejected row once, and a row of this extract: else the query lost or
+    // repeated rows, and rows read = accepted + rejected would not hold.
+    let distinct = ordinals.windows(2).all(|w| w[0] < w[1]);
+    let inside = ordinals.iter().all(|o| {
+        ingested
+            .files
+            .first()
+            .is_some_and(|f| *o >= f.first_row && *o < f.first_row + rows_read as i64)
+    });
+    if !distinct || !inside {
+        return Err(Error::Internal(format!(
+            "{name}: row accounting broken: {} rejected rows of {rows_read} read, ordinals distinct {distinct}, inside the extract {inside}",
+            ordinals.len()
+        )));
+    }
+    let rejected = rejected_rows(ctx, &ingested, &ordinals, reasons, partitions).await?;
+    let counts = count(name, rows_read, &rejected)?;
+    register_table(
+        ctx,
+        name,
+        ExtractTable::accepted(extract, ingested.data, ordinals, partitions),
+    )?;
+    info!(
+        extract = name,
+        rows_read = counts.rows_read,
+        rows_accepted = counts.rows_accepted,
+        rows_rejected = counts.rows_rejected,
+        "validated"
+    );
+    Ok(Validated {
+        extract,
+        rejected,
+        counts,
+    })
+}
 
+/// Runs the extract's validation query over `raw_<extract>`: the rejected rows'
+/// ordinals, in input order, and their reasons. Only those leave the query; the
+/// accepted rows stay in the files' bytes and are decoded again by each later scan.
+async fn rejects(
+    ctx: &SessionContext,
+    extract: Extract,
+    extract_date: NaiveDate,
+) -> Result<(Vec<i64>, Vec<Option<String>>)> {
+    let name = extract.name();
     let sql_error = |e: datafusion::error::DataFusionError| {
         Error::query(format!("queries/validate/{name}.sql"), e)
     };
-    // Only the rejected rows' ordinals and reasons leave the query, in input order; the
-    // accepted rows stay in the files' bytes and are decoded again by each later scan.
     let validation = query(extract)?;
     let rejects_query = format!(
         "SELECT {ROW_ORDINAL}, {REASON} FROM (\n{validation}\n) validated WHERE {REASON} IS NOT NULL ORDER BY {ROW_ORDINAL}"
@@ -128,25 +173,11 @@ pub async fn validate(
                 .map(|r| r.map(str::to_string)),
         );
     }
-    ctx.deregister_table(&raw)
-        .map_err(|e| Error::internal(&raw, e))?;
-    // Every rejected row once, and a row of this extract: else the query lost or
-    // repeated rows, and rows read = accepted + rejected would not hold.
-    let distinct = ordinals.windows(2).all(|w| w[0] < w[1]);
-    let inside = ordinals.iter().all(|o| {
-        ingested
-            .files
-            .first()
-            .is_some_and(|f| *o >= f.first_row && *o < f.first_row + rows_read as i64)
-    });
-    if !distinct || !inside {
-        return Err(Error::Internal(format!(
-            "{name}: row accounting broken: {} rejected rows of {rows_read} read, ordinals distinct {distinct}, inside the extract {inside}",
-            ordinals.len()
-        )));
-    }
-    let rejected = rejected_rows(ctx, &ingested, &ordinals, reasons, partitions).await?;
+    Ok((ordinals, reasons))
+}
 
+/// The row accounting of an extract: rows read, accepted and rejected, by reason.
+fn count(name: &str, rows_read: u64, rejected: &RecordBatch) -> Result<Counts> {
     let mut counts = Counts {
         rows_read,
         rows_rejected: rejected.num_rows() as u64,
@@ -168,25 +199,10 @@ pub async fn validate(
             .entry(reason.to_string())
             .or_default() += 1;
     }
-    counts.rows_accepted = rows_read - counts.rows_rejected;
-
-    register_table(
-        ctx,
-        name,
-        ExtractTable::accepted(extract, ingested.data, ordinals, partitions),
-    )?;
-    info!(
-        extract = name,
-        rows_read = counts.rows_read,
-        rows_accepted = counts.rows_accepted,
-        rows_rejected = counts.rows_rejected,
-        "validated"
-    );
-    Ok(Validated {
-        extract,
-        rejected,
-        counts,
-    })
+    counts.rows_accepted = rows_read
+        .checked_sub(counts.rows_rejected)
+        .ok_or_else(|| Error::Internal(format!("{name}: more rows rejected than read")))?;
+    Ok(counts)
 }
 
 /// The rejected rows in full (contract columns, `_row`, `_out_of_range`, `reason`), in
