@@ -114,9 +114,7 @@ fn documented_reasons_have_cases() -> Result<(), Failed> {
         .chain(["value_out_of_range".to_string()])
         .collect();
     let docs = include_str!("../docs/validation.md");
-    let section = docs
-        .split_once("## Reason codes")
-        .and_then(|(_, rest)| rest.split("\n## ").next())
+    let section = skolegang_tests::doc_section(docs, "Reason codes")
         .ok_or("docs/validation.md has no section `## Reason codes`")?;
     let documented: BTreeSet<String> = section
         .lines()

@@ -64,16 +64,7 @@ fn every_damaged_file_is_an_input_error_naming_it() {
         assert!(err.to_string().contains(&target), "{name}: {err}");
         // The whole run: exit 1, nothing written.
         let out = work.path().join(format!("out-{i}"));
-        let code = skolegang_tests::cli(&[
-            "run",
-            "--no-pdf",
-            "--input",
-            input.to_str().expect("utf8"),
-            "--extract-date",
-            "2025-07-31",
-            "--output",
-            out.to_str().expect("utf8"),
-        ]);
+        let code = skolegang_tests::run_on(&input, &out, &["--extract-date", "2025-07-31"]);
         assert_eq!(code, ExitCode::InputRejected, "{name}");
         assert!(!out.exists(), "{name}: nothing is left behind");
     }

@@ -170,12 +170,6 @@ fn a_broken_symlink_is_fatal_and_an_upper_case_extension_is_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_base(dir.path());
     let before = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect("valid");
-    let read = |c: &skolegang::run::Checked| -> u64 {
-        c.extracts
-            .iter()
-            .map(|x| x.validated.counts.rows_read)
-            .sum()
-    };
     let copy = dir.path().join("exams/PART-1.PARQUET");
     std::fs::copy(dir.path().join("exams/part-0.parquet"), &copy).expect("copy");
     let exams_rows = before
@@ -185,7 +179,10 @@ fn a_broken_symlink_is_fatal_and_an_upper_case_extension_is_read() {
         .map(|x| x.validated.counts.rows_read)
         .expect("exams");
     let after = validate(dir.path().to_str().expect("utf8"), "2026-11-01").expect("valid");
-    assert_eq!(read(&after), read(&before) + exams_rows);
+    assert_eq!(
+        after.total(|c| c.rows_read),
+        before.total(|c| c.rows_read) + exams_rows
+    );
 }
 
 /// `file` with a rewritten footer claiming `factor` times the rows of each row group,
@@ -621,16 +618,7 @@ fn values_that_do_not_fit_their_column_are_rejected_and_kept_as_sent() {
     // and the quarantine in the run folder keeps the values as sent.
     let out = tempfile::tempdir().expect("tempdir");
     let root = out.path().join("out");
-    let code = cli(&[
-        "run",
-        "--no-pdf",
-        "--input",
-        dir.path().to_str().expect("utf8"),
-        "--output",
-        root.to_str().expect("utf8"),
-        "--extract-date",
-        "2026-11-01",
-    ]);
+    let code = skolegang_tests::run_on(dir.path(), &root, &["--extract-date", "2026-11-01"]);
     assert_eq!(code, ExitCode::InputRejected);
     let runs: Vec<_> = std::fs::read_dir(root.join("runs"))
         .expect("runs")

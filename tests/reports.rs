@@ -10,7 +10,7 @@ use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{Float64Type, Int32Type};
 use skolegang::codes::Codes;
 use skolegang::error::ExitCode;
-use skolegang::stages::report::pdf::{Browser, find_chromium};
+use skolegang::stages::report::pdf::{Browser, find_chromium, first_on_path};
 use skolegang_tests::{cli, read_parquet};
 
 fn sample() -> PathBuf {
@@ -52,15 +52,6 @@ fn sample_run() -> &'static Path {
         let code = cli(&args);
         assert_eq!(code, ExitCode::Success);
         std::fs::canonicalize(out.join("current")).expect("current")
-    })
-}
-
-/// A program on PATH.
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join(program))
-            .find(|p| p.is_file())
     })
 }
 
@@ -332,7 +323,7 @@ fn reports_render_in_a_real_browser_and_print_to_a4() {
     };
     if skolegang_tests::needs(
         "poppler-utils (pdfinfo, pdftotext)",
-        which("pdfinfo").and(which("pdftotext")),
+        first_on_path(&["pdfinfo"]).and(first_on_path(&["pdftotext"])),
     )
     .is_none()
     {

@@ -602,16 +602,7 @@ fn flags_out_of_bounds_and_an_output_inside_the_input_are_refused() {
     let input = work.path().join("input");
     std::fs::create_dir_all(&input).expect("input");
     for output in [input.join("out"), input.clone(), work.path().to_path_buf()] {
-        let code = cli(&[
-            "run",
-            "--no-pdf",
-            "--input",
-            input.to_str().expect("utf8"),
-            "--extract-date",
-            "2026-11-01",
-            "--output",
-            output.to_str().expect("utf8"),
-        ]);
+        let code = run_on(&input, &output, &["--extract-date", "2026-11-01"]);
         assert_eq!(code, ExitCode::Usage, "{}", output.display());
     }
 }
@@ -698,9 +689,7 @@ fn readme_help_and_code_name_the_same_exit_codes() {
     })
     .collect();
     let readme = include_str!("../README.md");
-    let table: Vec<i32> = readme
-        .split_once("## Exit codes")
-        .and_then(|(_, rest)| rest.split("\n## ").next())
+    let table: Vec<i32> = skolegang_tests::doc_section(readme, "Exit codes")
         .expect("README has `## Exit codes`")
         .lines()
         .filter_map(|l| l.strip_prefix("| "))

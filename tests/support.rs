@@ -171,6 +171,12 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// The text of a Markdown document's section `## heading`, up to the next `## `.
+pub fn doc_section<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
+    doc.split_once(&format!("## {heading}"))
+        .and_then(|(_, rest)| rest.split("\n## ").next())
+}
+
 /// A test that needs something outside a Rust toolchain (Chromium, the Python venv
 /// that `make test` makes): under `make test` (which sets `SKOLEGANG_ALL_TESTS`) its
 /// absence fails the test; under a plain `cargo test` the test prints why it is skipped

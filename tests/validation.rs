@@ -81,15 +81,10 @@ fn accepted_and_computed(input: &str) {
         );
     }
     let out = tempfile::tempdir().expect("tempdir");
-    let code = skolegang_tests::cli(&[
-        "run",
-        "--no-pdf",
-        "--input",
-        input,
-        "--extract-date",
-        "2026-11-01",
-        "--output",
-        out.path().join("out").to_str().expect("utf8"),
-    ]);
+    let code = skolegang_tests::run_on(
+        std::path::Path::new(input),
+        &out.path().join("out"),
+        &["--extract-date", "2026-11-01"],
+    );
     assert_eq!(code, skolegang::error::ExitCode::Success);
 }

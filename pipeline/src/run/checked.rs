@@ -41,6 +41,14 @@ impl std::fmt::Debug for Checked {
 }
 
 impl Checked {
+    /// A count summed over the six extracts (`|c| c.rows_read`, …).
+    pub fn total(&self, count: fn(&crate::stages::validate::Counts) -> u64) -> u64 {
+        self.extracts
+            .iter()
+            .map(|x| count(&x.validated.counts))
+            .sum()
+    }
+
     /// Extracts whose rejected share is over the limit, each with a message naming the
     /// extract and its top reasons.
     pub fn over_limit(&self, max_share: f64) -> Vec<String> {
@@ -91,15 +99,9 @@ pub async fn ingest_and_validate(settings: &Settings) -> Result<Checked> {
     Ok(Checked { ctx, extracts })
 }
 
-/// Rows read over all extracts.
+/// Rows read over all extracts (the stage's rows).
 pub fn rows_read(checked: &Checked) -> Option<u64> {
-    Some(
-        checked
-            .extracts
-            .iter()
-            .map(|x| x.validated.counts.rows_read)
-            .sum(),
-    )
+    Some(checked.total(|c| c.rows_read))
 }
 
 /// A readable accounting table: rows read, accepted, rejected by extract and reason.

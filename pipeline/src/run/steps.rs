@@ -322,18 +322,11 @@ pub async fn reports(
     rankings: &Rankings,
 ) -> Result<Vec<OutputFile>> {
     let settings = run.settings;
-    let total = |f: fn(&crate::stages::validate::Counts) -> u64| -> u64 {
-        checked
-            .extracts
-            .iter()
-            .map(|x| f(&x.validated.counts))
-            .sum()
-    };
     let mut basis = report::Basis::new(
         &run.data_version,
         settings.extract_date,
-        total(|c| c.rows_accepted),
-        total(|c| c.rows_rejected),
+        checked.total(|c| c.rows_accepted),
+        checked.total(|c| c.rows_rejected),
         run.k,
     );
     basis.parquet_metadata = run.dir.metadata.clone();

@@ -10,6 +10,7 @@ use tracing::warn;
 
 use crate::error::{Error, Result};
 use crate::storage::store::Root;
+use crate::sys::process_exists;
 
 pub const LOCK_NAME: &str = "run.lock";
 
@@ -38,16 +39,12 @@ fn process_start(pid: u32) -> Option<u64> {
 /// is a live process that started at another time than the holder (a pid used again).
 fn stale(h: &Holder, this_host: &str) -> bool {
     h.host == this_host
-        && (!alive(h.pid)
+        && (!process_exists(h.pid)
             || matches!((h.process_start, process_start(h.pid)), (Some(then), Some(now)) if then != now))
 }
 
 fn host() -> String {
     crate::sys::hostname().unwrap_or_else(|| "unknown".to_string())
-}
-
-fn alive(pid: u32) -> bool {
-    crate::sys::process_exists(pid)
 }
 
 /// The held lock; released on drop.
@@ -171,14 +168,14 @@ mod tests {
 
     #[test]
     fn this_process_is_alive_and_a_dead_pid_is_not() {
-        assert!(alive(std::process::id()));
+        assert!(process_exists(std::process::id()));
         // A child that has exited and been reaped: `kill(pid, 0)` says ESRCH.
         let mut child = std::process::Command::new("true").spawn().expect("spawn");
         let pid = child.id();
         child.wait().expect("wait");
-        assert!(!alive(pid));
+        assert!(!process_exists(pid));
         // A number no pid_t can hold is no process either.
-        assert!(!alive(u32::MAX - 7));
+        assert!(!process_exists(u32::MAX - 7));
         assert!(!host().is_empty());
     }
 

@@ -405,17 +405,11 @@ pub fn plan(
     };
     let revised = revised_pairs(&released_all, revise)?;
     let is_revised = |c: &Cell| revised.contains(&(c.indicator.clone(), c.period.clone()));
-    // The cells as released in the periods being revised: what each change is measured
-    // against.
-    let replaced: HashMap<CellKey, Counts> = released_all
-        .iter()
-        .filter(|c| is_revised(c))
-        .map(|c| (key_of(c), counts_of_cell(c)))
-        .collect();
-    let released: Vec<Cell> = released_all
-        .into_iter()
-        .filter(|c| !is_revised(c))
-        .collect();
+    // The cells as released in the periods being revised (what each change is measured
+    // against), and the rest, frozen.
+    let (replaced, released): (Vec<Cell>, Vec<Cell>) =
+        released_all.into_iter().partition(|c| is_revised(c));
+    let replaced = counts_by_cell(&replaced);
     let frozen_periods: BTreeSet<(String, String)> = released
         .iter()
         .map(|c| (c.indicator.clone(), c.period.clone()))
@@ -427,9 +421,7 @@ pub fn plan(
         .collect();
 
     // Drift: the frozen periods' cells as released against the current data.
-    let counts = counts_of_cell;
-    let mut as_released: HashMap<CellKey, Counts> =
-        released.iter().map(|c| (key_of(c), counts(c))).collect();
+    let mut as_released = counts_by_cell(&released);
     let mut drift: BTreeMap<(String, String), usize> = BTreeMap::new();
     for c in current
         .iter()
@@ -439,7 +431,7 @@ pub fn plan(
     {
         let same = as_released
             .remove(&key_of(c))
-            .is_some_and(|r| same_counts(r, counts(c)));
+            .is_some_and(|r| same_counts(r, counts_of_cell(c)));
         if !same {
             *drift
                 .entry((c.indicator.clone(), c.period.clone()))

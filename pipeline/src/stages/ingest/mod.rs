@@ -4,7 +4,7 @@
 //! Every file is fetched once by ingest (and once before, on a changed night, by the
 //! fingerprint, `run::fingerprint`); its bytes give the size and sha256 for the manifest
 //! and, held in memory (compressed, as stored), the rows of every later scan
-//! ([`crate::stages::ingest::scan`]). Schema problems are fatal and name the file and the column.
+//! ([`scan`]). Schema problems are fatal and name the file and the column.
 
 pub mod damaged;
 pub mod narrow;
@@ -32,8 +32,8 @@ use tracing::{debug, info_span};
 
 use crate::contract::{Column, Extract, Kind, OUT_OF_RANGE, ROW_ORDINAL, schema_with};
 use crate::error::{Error, Result};
-use crate::stages::ingest::narrow::{can_misfit, narrow};
 use crate::storage::store::Root;
+use narrow::{can_misfit, narrow};
 
 /// Rows per Arrow batch when decoding.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -261,6 +261,9 @@ pub struct FileData {
     sources: Vec<Source>,
     /// Per row group: its first row's run-wide ordinal and its row count.
     pub row_groups: Vec<(i64, usize)>,
+    /// The run-wide ordinal after the file's last row: the next file's first (checked
+    /// for overflow when the footer was read).
+    pub end_row: i64,
 }
 
 impl FileData {
@@ -360,6 +363,7 @@ impl FileData {
             metadata,
             sources,
             row_groups,
+            end_row: next,
         })
     }
 
@@ -370,7 +374,7 @@ impl FileData {
     /// Decodes row group `row_group`, batch by batch, as the contract columns
     /// `columns` (indices into the extract's columns, in the order given) in canonical
     /// types. Only those columns are decoded — and, with `out_of_range`, also every
-    /// column that can hold a value that does not fit ([`crate::stages::ingest::narrow`]), so that a
+    /// column that can hold a value that does not fit ([`narrow`]), so that a
     /// last column, `_out_of_range`, can name them. Batches keep the row group's row
     /// order, so the i-th row is the ordinal `row_groups[row_group].0 + i` — or, when
     /// `only` is given (sorted run-wide ordinals inside the row group), only those rows
@@ -573,11 +577,10 @@ impl Iterator for Decoder {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let batch =
-            match crate::stages::ingest::damaged::guarded(&self.relative, || self.reader.next()) {
-                Ok(b) => b?,
-                Err(e) => return Some(Err(e)),
-            };
+        let batch = match damaged::guarded(&self.relative, || self.reader.next()) {
+            Ok(b) => b?,
+            Err(e) => return Some(Err(e)),
+        };
         Some(
             batch
                 .map_err(|e| {
@@ -591,7 +594,7 @@ impl Iterator for Decoder {
 /// Reads one extract: lists and fetches every file (several at a time), hashes it and
 /// checks its schema and footer, in path order, numbering the rows from
 /// `first_ordinal` on. The rows are decoded later, by each scan of the extract's
-/// tables ([`crate::stages::ingest::scan`]).
+/// tables ([`scan`]).
 pub async fn ingest(
     root: &Root,
     extract: Extract,
@@ -624,7 +627,7 @@ pub async fn ingest(
     let mut files = Vec::with_capacity(fetched.len());
     let mut data = Vec::with_capacity(fetched.len());
     for (relative, size, sha256, bytes) in fetched {
-        let file = crate::stages::ingest::damaged::guarded(&relative, || {
+        let file = damaged::guarded(&relative, || {
             FileData::inspect(extract, &relative, bytes, next)
         })??;
         let rows = file.rows();
@@ -636,15 +639,7 @@ pub async fn ingest(
             rows,
             first_row: next,
         });
-        next = i64::try_from(rows)
-            .ok()
-            .and_then(|r| next.checked_add(r))
-            .ok_or_else(|| {
-                Error::InputRejected(format!(
-                    "{}: the row counts of the extract's files overflow (a damaged footer?)",
-                    file.relative
-                ))
-            })?;
+        next = file.end_row;
         data.push(file);
     }
     Ok(Ingested {

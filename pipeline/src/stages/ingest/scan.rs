@@ -2,7 +2,7 @@
 //! every scan — only the columns the query reads — and leaves out rejected rows.
 //!
 //! Two tables are made from one extract: `raw_<extract>` (every row, with the run-wide
-//! ordinal `_row` and the values that do not fit, `_out_of_range` ([`crate::stages::ingest::narrow`]))
+//! ordinal `_row` and the values that do not fit, `_out_of_range` ([`super::narrow`]))
 //! for its validation query, and `<extract>` (the accepted rows, the contract columns
 //! only) for the validations and derivations that read it after.
 //! Nothing is held decoded between queries: the memory an extract takes is its files'
@@ -38,9 +38,9 @@ use datafusion::physical_plan::{
     PlanProperties, ReplaceChildrenOptions, SendableRecordBatchStream, Statistics, StatisticsArgs,
 };
 
+use super::{Decoder, FileData, ingested_schema};
 use crate::contract::Extract;
 use crate::error::Error;
-use crate::stages::ingest::{Decoder, FileData, ingested_schema};
 
 /// The bytes per row DataFusion is told a string column takes (ids and codes are
 /// short); only used to pick a join's build side.
@@ -387,10 +387,9 @@ struct Batches {
 }
 
 enum Cursor {
-    /// The next row's ordinal, the ordinal after the row group's last row (from the
-    /// footer), and which (file, row group) it is: the rows decoded must be the rows the
-    /// footer claims.
-    Next(i64, i64, usize, usize),
+    /// The next row's ordinal, and which (file, row group) is decoded: the rows decoded
+    /// must be the rows its footer claims.
+    Next(i64, usize, usize),
     Only(Vec<i64>, usize),
 }
 
@@ -446,12 +445,9 @@ impl Batches {
                         let only = Selection::within(rows, first, n).to_vec();
                         (Some(only.clone()), Cursor::Only(only, 0))
                     }
-                    _ => (
-                        None,
-                        Cursor::Next(first, first.saturating_add(n as i64), f, rg),
-                    ),
+                    _ => (None, Cursor::Next(first, f, rg)),
                 };
-                let decoder = crate::stages::ingest::damaged::guarded(&file.relative, || {
+                let decoder = super::damaged::guarded(&file.relative, || {
                     let out_of_range = self.outputs.iter().any(|o| matches!(o, Output::OutOfRange));
                     file.decode(
                         self.table.extract,
@@ -468,16 +464,16 @@ impl Batches {
             };
             match decoder.next() {
                 None => {
-                    if let Cursor::Next(next, end, f, rg) = cursor
-                        && next != end
-                    {
+                    if let Cursor::Next(next, f, rg) = cursor {
                         let file = &self.table.files[*f];
-                        let n = file.row_groups.get(*rg).map_or(0, |g| g.1);
-                        let decoded = *next - (*end - n as i64);
-                        let file = &file.relative;
-                        return Err(Error::InputRejected(format!(
-                            "{file}: row group {rg}: the footer says {n} rows, {decoded} were decoded; the file is damaged"
-                        )));
+                        let (first, n) = file.row_groups[*rg];
+                        let decoded = *next - first;
+                        if decoded != n as i64 {
+                            let file = &file.relative;
+                            return Err(Error::InputRejected(format!(
+                                "{file}: row group {rg}: the footer says {n} rows, {decoded} were decoded; the file is damaged"
+                            )));
+                        }
                     }
                     self.current = None
                 }

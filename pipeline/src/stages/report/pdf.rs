@@ -26,21 +26,20 @@ pub fn find_chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SKOLEGANG_CHROMIUM") {
         return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
+    first_on_path(&[
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ])
+}
+
+/// The first program on `PATH`, folder by folder, that has one of `names`.
+pub fn first_on_path(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in [
-            "chromium",
-            "chromium-browser",
-            "google-chrome",
-            "google-chrome-stable",
-        ] {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
-    }
-    None
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
 }
 
 fn browser_error(what: impl std::fmt::Display) -> Error {
