@@ -353,3 +353,61 @@ fn check_ranges(c: &Cell) {
         );
     }
 }
+
+/// The extract date decides which periods are computed, and a three-year window exists
+/// only where all three of its years are computed for that indicator. transition_15m
+/// lags a year behind the exams, so one extract year in three cut its window in half:
+/// at 2027-11-01 the exams of 2026/2027 are in, but the transitions of 2026/2027 can be
+/// seen only from 1 October 2028; the window 2024/2025–2026/2027 exists for
+/// fp9_participation and not for transition_15m (a run once failed on it).
+#[test]
+fn windows_are_made_of_three_computed_years_at_every_extract_date() {
+    // (extract date, last school year of fp9_participation, of transition_15m)
+    for (date, last_exam, last_transition) in [
+        ("2026-11-01", 2025, 2024),
+        ("2027-11-01", 2026, 2025),
+        ("2028-11-01", 2027, 2026),
+    ] {
+        let input = tempfile::tempdir().expect("tempdir");
+        let options = skolegang::fixtures::Options {
+            extract_date: skolegang::config::parse_date(date).expect("date"),
+            ..fixture_options(0.003, 11, 0)
+        };
+        fixtures::generate(input.path(), &options).expect("generate");
+        let out = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            run_on(input.path(), out.path(), &["--extract-date", date]),
+            ExitCode::Success,
+            "run at {date}"
+        );
+        let cells = read_cells(&out.path().join("current"));
+        let years = |indicator: &str, years: i32| -> BTreeSet<i32> {
+            cells
+                .iter()
+                .filter(|c| c.indicator == indicator && c.years == years)
+                .map(|c| c.year)
+                .collect()
+        };
+        for indicator in ["fp9_participation", "transition_15m"] {
+            let yearly = years(indicator, 1);
+            let last = if indicator == "transition_15m" {
+                last_transition
+            } else {
+                last_exam
+            };
+            assert_eq!(yearly.last(), Some(&last), "{indicator} at {date}");
+            for end in years(indicator, 3) {
+                assert_eq!(end.rem_euclid(3), 1, "{indicator} window ending {end}");
+                assert!(
+                    (end - 2..=end).all(|y| yearly.contains(&y)),
+                    "{indicator} at {date}: the window ending {end} has a year not computed"
+                );
+            }
+        }
+        // 2027-11-01: the window ending 2026 for the exams, not for the transitions.
+        if date == "2027-11-01" {
+            assert!(years("fp9_participation", 3).contains(&2026));
+            assert!(!years("transition_15m", 3).contains(&2026));
+        }
+    }
+}

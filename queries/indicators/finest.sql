@@ -32,6 +32,10 @@ UNION ALL
 SELECT 'transition_15m', 'school_year', year, municipality_code, region_code, "group", placement_type, placement_group,
        transition, transition_known, NULL, NULL, transition_known AS population
 FROM fp9_finest
+-- Only the school years whose transitions can be seen yet (methodology.md, "Extract
+-- date and which periods are computed"): an empty year is not a computed one, and a
+-- three-year window needs all three (queries/indicators/cells.sql).
+WHERE transition_known > 0
 UNION ALL
 SELECT 'school_offer_almen', 'school_year', year, municipality_code, region_code, "group", placement_type, placement_group,
        almen, cohort, NULL, NULL, cohort AS population
