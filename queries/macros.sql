@@ -39,3 +39,9 @@ dup AS (
 (({{ active_on(y ~ ".start_date", y ~ ".end_date", day) }})
   OR ({{ y }}.outcome = 'fuldfoert' AND {{ y }}.end_date <= {{ day }}))
 {%- endmacro %}
+
+{#- The indicators that are means (queries/indicators.toml, measure = "mean"): true
+    when `indicator` (a column of indicator ids) is one of them. #}
+{% macro is_mean(indicator) -%}
+{{ indicator }} IN ({% for i in registry.indicators if i.measure == "mean" %}'{{ i.id }}'{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}

@@ -311,6 +311,9 @@ fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
 
 /// Runs one parsed command; returns what to print on stdout.
 pub fn execute(cli: &Cli) -> Result<String> {
+    // The indicator registry is compiled in; a broken one stops every command here, so
+    // that the code after it may rely on it (registry::checked).
+    crate::registry::registry()?;
     match &cli.command {
         Command::Run(args) => run_command(args),
         Command::Validate(args) => validate_command(args),

@@ -525,6 +525,7 @@ pub fn markdown() -> String {
          file also carries footer metadata: see docs/methodology-choices.md, \"Output \
          layout\".\n",
     );
+    out.push_str(&indicators_markdown());
     for t in TABLES {
         out.push_str(&format!(
             "\n## {}\n\n`{}`\n\n{}\n\n| column | type | meaning | defined in |\n|---|---|---|---|\n",
@@ -536,6 +537,55 @@ pub fn markdown() -> String {
                 col.name, col.arrow_type, col.meaning, col.source
             ));
         }
+    }
+    out
+}
+
+/// The table "Indicators": every indicator of the registry (queries/indicators.toml),
+/// what its cells count and where it is defined.
+fn indicators_markdown() -> String {
+    let r = crate::registry::checked();
+    let mut out = String::from(
+        "\n## Indicators\n\nThe values of the column `indicator`, from the indicator \
+         registry `queries/indicators.toml`. A share publishes numerator / denominator with \
+         a Wilson interval; a mean publishes the mean of the pupils' own means with a \
+         normal interval. A cell exists where its population is not empty (for the two \
+         sub-population indicators: where the 9th-grade cohort is not empty).\n\n\
+         | indicator | Danish title | population | measure | numerator | denominator | periods | ranked | defined in |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    let about = |name: &str| -> String {
+        r.counts
+            .iter()
+            .find(|c| c.name == name)
+            .and_then(|c| c.about.clone())
+            .map_or_else(|| format!("`{name}`"), |a| format!("`{name}` ({a})"))
+    };
+    for i in &r.indicators {
+        let population = r.populations.get(&i.population);
+        let measure = match i.measure {
+            crate::registry::Measure::Share => "share",
+            crate::registry::Measure::Mean => "mean",
+        };
+        let numerator = match (&i.numerator, &i.sum) {
+            (Some(n), _) => about(n),
+            (None, Some(s)) => format!("sum of the pupils' means (`{s}`)"),
+            (None, None) => String::new(),
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | methodology.md, {} |\n",
+            i.id,
+            i.title,
+            population.map_or("", |p| p.about.as_str()),
+            measure,
+            numerator,
+            about(&i.denominator),
+            population.map_or("", |p| p.period.as_str()),
+            i.rank
+                .as_deref()
+                .map_or(String::from("no"), |k| format!("`rank_{k}`")),
+            population.map_or("", |p| p.section.as_str()),
+        ));
     }
     out
 }

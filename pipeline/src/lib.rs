@@ -19,6 +19,7 @@ pub mod logging;
 pub mod manifest;
 pub mod pseudonym;
 pub mod query;
+pub mod registry;
 pub mod run;
 pub mod stage;
 pub mod stages;

@@ -1,3 +1,4 @@
+{% import "macros.sql" as m %}
 -- Indicator cells: every indicator x period x geography x group x placement that has a
 -- population, yearly and for the fixed three-year windows, with numerator, denominator,
 -- value and 95 % interval.
@@ -14,6 +15,9 @@
 -- integer mean x params.mean_scale (the least common multiple of 1..the number of bound
 -- exams, 840 for eight), and only the final cell value is a floating-point number.
 -- The finest counts are the table `finest` (queries/indicators/finest.sql).
+--
+-- Which indicators are means, and what each one counts, is in the registry
+-- (queries/indicators.toml); m.is_mean (queries/macros.sql) reads it.
 --
 -- A cell exists when its population is not empty: for fp9_min2_dan_mat_takers and
 -- fp9_grade_mean the 9th-grade cohort (their own denominators may be 0; such a cell has
@@ -90,12 +94,12 @@ cells AS (
 valued AS (
   SELECT c.*,
     CASE WHEN denominator = 0 THEN NULL
-      WHEN indicator = 'fp9_grade_mean'
+      WHEN {{ m.is_mean("indicator") }}
       THEN CAST(value_sum AS DOUBLE) / (CAST(params.mean_scale AS DOUBLE) * denominator)
       ELSE CAST(numerator AS DOUBLE) / denominator
     END AS value,
     -- n * sum(x^2) - (sum x)^2, exactly, in units of mean_scale^2.
-    CASE WHEN indicator = 'fp9_grade_mean' THEN
+    CASE WHEN {{ m.is_mean("indicator") }} THEN
       CAST(denominator AS DECIMAL(38, 0)) * CAST(value_sumsq AS DECIMAL(38, 0))
         - CAST(value_sum AS DECIMAL(38, 0)) * CAST(value_sum AS DECIMAL(38, 0))
     END AS spread,
@@ -105,17 +109,17 @@ valued AS (
 ),
 intervals AS (
   SELECT v.*,
-    CASE WHEN indicator = 'fp9_grade_mean' THEN
+    CASE WHEN {{ m.is_mean("indicator") }} THEN
       -- s^2 = (n * sum(x^2) - (sum x)^2) / (n (n - 1)); half width z * s / sqrt(n).
       CASE WHEN denominator >= 2 THEN
         z * sqrt(CAST(spread AS DOUBLE) / (CAST(denominator AS DOUBLE) * (denominator - 1)))
           / mean_scale / sqrt(CAST(denominator AS DOUBLE))
       END
     END AS mean_half_width,
-    CASE WHEN indicator <> 'fp9_grade_mean' AND denominator > 0 THEN
+    CASE WHEN NOT ({{ m.is_mean("indicator") }}) AND denominator > 0 THEN
       (value + z * z / (2.0 * denominator)) / (1.0 + z * z / denominator)
     END AS wilson_centre,
-    CASE WHEN indicator <> 'fp9_grade_mean' AND denominator > 0 THEN
+    CASE WHEN NOT ({{ m.is_mean("indicator") }}) AND denominator > 0 THEN
       z * sqrt(value * (1.0 - value) / denominator + z * z / (4.0 * denominator * denominator))
         / (1.0 + z * z / denominator)
     END AS wilson_half_width
@@ -140,19 +144,19 @@ computed AS (
     CAST(geo_code AS INT) AS geo_code,
     cell_group AS "group",
     placement,
-    CASE WHEN indicator = 'fp9_grade_mean' THEN NULL ELSE CAST(numerator AS BIGINT) END
+    CASE WHEN {{ m.is_mean("indicator") }} THEN NULL ELSE CAST(numerator AS BIGINT) END
       AS numerator,
     CAST(denominator AS BIGINT) AS denominator,
     value,
     -- Wilson bounds lie in [0, 1]; clamping removes floating-point dust at p = 0 or 1.
     -- No interval without persons (greatest/least would turn NULL into the bound).
-    CASE WHEN indicator = 'fp9_grade_mean' THEN value - mean_half_width
+    CASE WHEN {{ m.is_mean("indicator") }} THEN value - mean_half_width
          WHEN wilson_centre IS NULL THEN NULL
          ELSE greatest(0.0, wilson_centre - wilson_half_width) END AS ci_low,
-    CASE WHEN indicator = 'fp9_grade_mean' THEN value + mean_half_width
+    CASE WHEN {{ m.is_mean("indicator") }} THEN value + mean_half_width
          WHEN wilson_centre IS NULL THEN NULL
          ELSE least(1.0, wilson_centre + wilson_half_width) END AS ci_high,
-    CASE WHEN indicator = 'fp9_grade_mean'
+    CASE WHEN {{ m.is_mean("indicator") }}
       THEN coalesce(CAST(value_sum AS DOUBLE), 0.0) / mean_scale END AS grade_sum
   FROM intervals
 ),

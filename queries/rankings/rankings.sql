@@ -1,3 +1,5 @@
+{% import "macros.sql" as m %}
+{%- set ranked = registry.indicators | selectattr("rank") | list %}
 -- published/rankings: the three-year municipality ranking, from cells.
 --
 -- Implements methodology.md (version 2), "Three-year municipality ranking": for each
@@ -14,6 +16,9 @@
 -- ranks exist; bottom15_all: on each measure fewer than 15 ranked kommuner are strictly
 -- worse.
 --
+-- The ranked measures and their column names (rank_<name>, ranked_<name>) are the
+-- indicators with `rank` in queries/indicators.toml, in that order.
+--
 -- Reads `cells` (published/indicators with the indicator column; for
 -- restricted/rankings the same cells unsuppressed) and code_municipalities. The three
 -- terms of a pooled value are added in year order, so that a researcher who recomputes
@@ -23,12 +28,12 @@ measure_cells AS (
   SELECT indicator, year, geo_level, geo_code, numerator, denominator, value, suppressed
   FROM cells
   WHERE years = 1 AND "group" = 'alle' AND placement = 'alle'
-    AND indicator IN ('fp9_participation', 'fp9_grade_mean', 'transition_15m')
+    AND indicator IN ({% for x in ranked %}'{{ x.id }}'{{ ", " if not loop.last }}{% endfor %})
 ),
 -- School years in which all three measures were computed (each has a Danmark cell).
 school_years AS (
   SELECT year FROM measure_cells WHERE geo_level = 'land'
-  GROUP BY year HAVING count(DISTINCT indicator) = 3
+  GROUP BY year HAVING count(DISTINCT indicator) = {{ ranked | length }}
 ),
 windows AS (
   SELECT y.year AS end_year FROM school_years y
@@ -38,7 +43,7 @@ windows AS (
 yearly AS (
   SELECT w.end_year, c.indicator, c.geo_code, c.year - w.end_year + 2 AS slot,
     CASE WHEN c.suppressed THEN NULL
-         WHEN c.indicator = 'fp9_grade_mean' THEN c.value * CAST(c.denominator AS DOUBLE)
+         WHEN {{ m.is_mean("c.indicator") }} THEN c.value * CAST(c.denominator AS DOUBLE)
          ELSE CAST(c.numerator AS DOUBLE) END AS term,
     CASE WHEN c.suppressed THEN NULL ELSE c.denominator END AS den
   FROM windows w
@@ -64,20 +69,18 @@ ranked AS (
 ),
 counted AS (
   SELECT w.end_year,
-    sum(CASE WHEN r.indicator = 'fp9_participation' THEN 1 ELSE 0 END) AS n1,
-    sum(CASE WHEN r.indicator = 'fp9_grade_mean' THEN 1 ELSE 0 END) AS n2,
-    sum(CASE WHEN r.indicator = 'transition_15m' THEN 1 ELSE 0 END) AS n3
+{%- for x in ranked %}
+    sum(CASE WHEN r.indicator = '{{ x.id }}' THEN 1 ELSE 0 END) AS n_{{ x.rank }}{{ "," if not loop.last }}
+{%- endfor %}
   FROM windows w LEFT JOIN ranked r ON r.end_year = w.end_year
   GROUP BY w.end_year
 ),
 wide AS (
   SELECT w.end_year, m.municipality_code, m.municipality_name,
-    max(CASE WHEN r.indicator = 'fp9_participation' THEN r.r END) AS r1,
-    max(CASE WHEN r.indicator = 'fp9_grade_mean' THEN r.r END) AS r2,
-    max(CASE WHEN r.indicator = 'transition_15m' THEN r.r END) AS r3,
-    max(CASE WHEN r.indicator = 'fp9_participation' THEN r.worse END) AS w1,
-    max(CASE WHEN r.indicator = 'fp9_grade_mean' THEN r.worse END) AS w2,
-    max(CASE WHEN r.indicator = 'transition_15m' THEN r.worse END) AS w3
+{%- for x in ranked %}
+    max(CASE WHEN r.indicator = '{{ x.id }}' THEN r.r END) AS r_{{ x.rank }},
+    max(CASE WHEN r.indicator = '{{ x.id }}' THEN r.worse END) AS w_{{ x.rank }}{{ "," if not loop.last }}
+{%- endfor %}
   FROM windows w
   CROSS JOIN code_municipalities m
   LEFT JOIN ranked r ON r.end_year = w.end_year AND r.geo_code = m.municipality_code
@@ -85,7 +88,7 @@ wide AS (
 ),
 shown AS (
   SELECT end_year FROM wide
-  WHERE r1 IS NOT NULL AND r2 IS NOT NULL AND r3 IS NOT NULL
+  WHERE {% for x in ranked %}r_{{ x.rank }} IS NOT NULL{{ " AND " if not loop.last }}{% endfor %}
   GROUP BY end_year
 )
 SELECT
@@ -94,16 +97,17 @@ SELECT
   CAST(x.end_year AS INT) AS year,
   CAST(x.municipality_code AS INT) AS municipality_code,
   x.municipality_name,
-  CAST(x.r1 AS INT) AS rank_participation,
-  CAST(x.r2 AS INT) AS rank_grade_mean,
-  CAST(x.r3 AS INT) AS rank_transition,
-  CAST(n.n1 AS INT) AS ranked_participation,
-  CAST(n.n2 AS INT) AS ranked_grade_mean,
-  CAST(n.n3 AS INT) AS ranked_transition,
-  CASE WHEN x.r1 IS NOT NULL AND x.r2 IS NOT NULL AND x.r3 IS NOT NULL
-       THEN CAST(x.r1 + x.r2 + x.r3 AS DOUBLE) / 3.0 END AS mean_rank,
-  CASE WHEN x.r1 IS NOT NULL AND x.r2 IS NOT NULL AND x.r3 IS NOT NULL
-       THEN x.w1 < 15 AND x.w2 < 15 AND x.w3 < 15 END AS bottom15_all
+{%- set all_ranked %}{% for x in ranked %}x.r_{{ x.rank }} IS NOT NULL{{ " AND " if not loop.last }}{% endfor %}{% endset %}
+{%- for x in ranked %}
+  CAST(x.r_{{ x.rank }} AS INT) AS rank_{{ x.rank }},
+{%- endfor %}
+{%- for x in ranked %}
+  CAST(n.n_{{ x.rank }} AS INT) AS ranked_{{ x.rank }},
+{%- endfor %}
+  CASE WHEN {{ all_ranked }}
+       THEN CAST({% for x in ranked %}x.r_{{ x.rank }}{{ " + " if not loop.last }}{% endfor %} AS DOUBLE) / {{ ranked | length }}.0 END AS mean_rank,
+  CASE WHEN {{ all_ranked }}
+       THEN {% for x in ranked %}x.w_{{ x.rank }} < 15{{ " AND " if not loop.last }}{% endfor %} END AS bottom15_all
 FROM wide x
 JOIN shown s ON s.end_year = x.end_year
 JOIN counted n ON n.end_year = x.end_year

@@ -5,6 +5,7 @@
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::error::{Error, Result};
+use crate::registry;
 
 const MACROS: &str = include_str!("../../../queries/macros.sql");
 
@@ -20,6 +21,12 @@ pub fn render(name: &str, source: &str) -> Result<String> {
             .keep_trailing_newline(true)
             .build()
             .map_err(fail)?,
+    );
+    // The indicator registry (queries/indicators.toml), as `registry.indicators`.
+    let registry = registry::registry()?;
+    env.add_global(
+        "registry",
+        minijinja::context! { indicators => minijinja::value::Value::from(minijinja::value::Serde(&registry.sql)) },
     );
     env.add_template("macros.sql", MACROS).map_err(fail)?;
     env.add_template(name, source).map_err(fail)?;

@@ -92,7 +92,7 @@ pub fn cells_from_batch(batch: &RecordBatch, indicator: Option<&str>) -> Result<
                     ))
                 })?;
             let denominator = opt(den, i);
-            let mean = indicator == "fp9_grade_mean";
+            let mean = super::rules::counts_of(&indicator).is_some_and(|c| c.mean);
             let grade_sum = match grade_sum {
                 Some(g) if mean && !g.is_null(i) => Some(g.value(i)),
                 Some(_) => None,

@@ -26,10 +26,11 @@
 
 use std::collections::HashMap;
 
-use super::rules::{Kind, NESTED};
+use super::rules::Kind;
 use super::system::Model;
 use super::targets::Form;
 use crate::codes::Codes;
+use crate::registry::MAX_POPULATION_COUNTS as W;
 
 /// The geography and placement trees over the model's places.
 #[derive(Debug)]
@@ -200,34 +201,24 @@ pub struct Touch {
     place: u32,
     /// The population's nesting pairs (positions in its kinds).
     pairs: &'static [(usize, usize)],
-    change: [f64; 7],
-    value: [f64; 7],
-    lower: [f64; 7],
+    change: [f64; W],
+    value: [f64; W],
+    lower: [f64; W],
     present: u8,
-}
-
-/// Nesting pairs as (larger, smaller) positions in a population's kinds.
-fn nesting_positions(kinds: &'static [Kind]) -> &'static [(usize, usize)] {
-    use Kind::*;
-    match kinds.first() {
-        Some(Cohort) => &[(0, 1), (1, 2), (2, 3), (2, 4), (0, 5), (0, 6)],
-        Some(_) => &[(0, 1)],
-        None => &[],
-    }
 }
 
 /// The changes made so far at the finest cells a certificate's moves touch.
 #[derive(Debug, Clone, Default)]
 struct Cells {
-    cells: Vec<((i32, u32), [f64; 7])>,
+    cells: Vec<((i32, u32), [f64; W])>,
 }
 
 impl Cells {
-    fn delta(&self, key: (i32, u32)) -> [f64; 7] {
+    fn delta(&self, key: (i32, u32)) -> [f64; W] {
         self.cells
             .iter()
             .find(|c| c.0 == key)
-            .map_or([0.0; 7], |c| c.1)
+            .map_or([0.0; W], |c| c.1)
     }
 
     /// How much of a move (up to `t` units) the cells still allow.
@@ -236,7 +227,7 @@ impl Cells {
         for touch in touches {
             let d = self.delta((touch.year, touch.place));
             let at = |i: usize| touch.value[i] + d[i];
-            for i in 0..7 {
+            for i in 0..W {
                 if touch.present & (1 << i) != 0 && touch.change[i] < 0.0 {
                     room = room.min((at(i) - touch.lower[i]) / -touch.change[i]);
                 }
@@ -260,11 +251,11 @@ impl Cells {
             let at = match self.cells.iter().position(|c| c.0 == key) {
                 Some(i) => i,
                 None => {
-                    self.cells.push((key, [0.0; 7]));
+                    self.cells.push((key, [0.0; W]));
                     self.cells.len() - 1
                 }
             };
-            for i in 0..7 {
+            for i in 0..W {
                 self.cells[at].1[i] += t * touch.change[i];
             }
         }
@@ -365,25 +356,6 @@ pub struct Moves<'a> {
     first_year: i32,
 }
 
-/// The kinds counted in one population.
-fn population(kind: Kind) -> &'static [Kind] {
-    use Kind::*;
-    match kind {
-        Cohort | Graded | Participants | Min2 | Passed | Transition | Almen | GradeSum => &[
-            Cohort,
-            Graded,
-            Participants,
-            Min2,
-            Passed,
-            Transition,
-            Almen,
-        ],
-        Persons17 | NoFp9By17 => &[Persons17, NoFp9By17],
-        Persons18 | YouthEdu18 => &[Persons18, YouthEdu18],
-        Persons25 | Completed25 => &[Persons25, Completed25],
-    }
-}
-
 /// A small list without allocation; `full` when a push did not fit (the caller must
 /// then not trust it).
 #[derive(Debug, Clone)]
@@ -445,10 +417,10 @@ impl<'a> Moves<'a> {
         let first_year = model.systems.iter().map(|s| s.2 - 2).min().unwrap_or(0);
         let last_year = model.systems.iter().map(|s| s.2).max().unwrap_or(0);
         let span = (last_year - first_year + 1).max(0) as usize;
-        let mut yearly = vec![vec![None; span]; Kind::ALL.len()];
-        let mut windows = vec![vec![None; span]; Kind::ALL.len()];
+        let mut yearly = vec![vec![None; span]; Kind::all().len()];
+        let mut windows = vec![vec![None; span]; Kind::all().len()];
         for (i, (kind, years, year)) in model.systems.iter().enumerate() {
-            let k = Kind::ALL.iter().position(|x| x == kind).unwrap_or(0);
+            let k = kind.index();
             let y = (year - first_year) as usize;
             if *years == 1 {
                 yearly[k][y] = Some(i);
@@ -467,7 +439,7 @@ impl<'a> Moves<'a> {
     }
 
     fn system(&self, kind: Kind, years: u8, year: i32) -> Option<usize> {
-        let k = Kind::ALL.iter().position(|x| *x == kind)?;
+        let k = kind.index();
         let y = usize::try_from(year - self.first_year).ok()?;
         let table = if years == 1 {
             &self.yearly
@@ -558,14 +530,17 @@ impl<'a> Moves<'a> {
             Form::One(a) => (a, u32::MAX),
             Form::Diff(a, b) => (a, b),
         };
-        let kinds = population(self.model.system_of(fa).0);
+        let kind = self.model.system_of(fa).0;
+        let kinds = kind.population();
+        // Nesting pairs as positions in `kinds`.
+        let pairs = kind.nesting();
         // Per kind of the population: usable (no absent count changes), movable (no
         // published count changes), its coefficient on the target, the published
         // counts it changes.
-        let mut usable = [false; 7];
-        let mut movable = [false; 7];
-        let mut coef = [0.0f64; 7];
-        let mut costs: [Vec<u32>; 7] = Default::default();
+        let mut usable = [false; W];
+        let mut movable = [false; W];
+        let mut coef = [0.0f64; W];
+        let mut costs: [Vec<u32>; W] = Default::default();
         let collect = matches!(sink, Sink::Options(_));
         let first_year = m.cells.as_slice().first().map_or(0, |c| c.0);
         'kinds: for (i, &kind) in kinds.iter().enumerate() {
@@ -605,7 +580,7 @@ impl<'a> Moves<'a> {
             leaves.push((y, t.place(l, c), sign));
         }
         // Values at those cells, per kind: (value, lower bound).
-        let mut values: [[Option<(f64, f64)>; 7]; 8] = [[None; 7]; 8];
+        let mut values: [[Option<(f64, f64)>; W]; 8] = [[None; W]; 8];
         for (li, &(y, place, _)) in leaves.as_slice().iter().enumerate() {
             for (i, &kind) in kinds.iter().enumerate() {
                 if let Some(v) = self.var(kind, 1, y, place)
@@ -613,16 +588,6 @@ impl<'a> Moves<'a> {
                 {
                     values[li][i] = Some((x, self.model.lower[v as usize].max(0.0)));
                 }
-            }
-        }
-        // Nesting pairs as positions in `kinds`.
-        let mut pairs: Small<(usize, usize), 9> = Small::new();
-        for (big, small) in NESTED {
-            if let (Some(bi), Some(si)) = (
-                kinds.iter().position(|k| *k == big),
-                kinds.iter().position(|k| *k == small),
-            ) {
-                pairs.push((bi, si));
             }
         }
         // How far the profile can move `dir`, and at which cells that is limited.
@@ -642,7 +607,7 @@ impl<'a> Moves<'a> {
                         }
                     }
                 }
-                for &(bi, si) in pairs.as_slice() {
+                for &(bi, si) in pairs {
                     let (in_big, in_small) = (profile & (1 << bi) != 0, profile & (1 << si) != 0);
                     if in_big == in_small {
                         continue;
@@ -689,7 +654,7 @@ impl<'a> Moves<'a> {
                     let mut frontier: u8 = 1 << req;
                     while frontier != 0 {
                         let mut next = 0u8;
-                        for &(bi, si) in pairs.as_slice() {
+                        for &(bi, si) in pairs {
                             let (from, to) = if up { (si, bi) } else { (bi, si) };
                             if frontier & (1 << from) != 0 && ok(to) && Some(to) != forbid {
                                 next |= 1 << to;
@@ -733,7 +698,6 @@ impl<'a> Moves<'a> {
                     if cap <= 0.0 {
                         continue;
                     }
-                    let pairs = nesting_positions(kinds);
                     let touches: Vec<Touch> = leaves
                         .as_slice()
                         .iter()
@@ -743,9 +707,9 @@ impl<'a> Moves<'a> {
                                 year: y,
                                 place,
                                 pairs,
-                                change: [0.0; 7],
-                                value: [0.0; 7],
-                                lower: [0.0; 7],
+                                change: [0.0; W],
+                                value: [0.0; W],
+                                lower: [0.0; W],
                                 present: 0,
                             };
                             for (i, value) in values[li].iter().enumerate().take(kinds.len()) {

@@ -2,74 +2,152 @@
 //! publishes, how counts nest, when a cell is primary, which nested differences are
 //! sensitive, and what withholding a cell costs.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use serde::Serialize;
 
-/// What a variable of the attacker's system counts. Every cell publishes one or two
+use crate::registry::{self, Measure};
+
+/// What a variable of the attacker's system counts: a [[count]] of the registry
+/// (queries/indicators.toml), by its position there. Every cell publishes one or two
 /// counts (and a mean cell its grade sum); cells that publish the same kind at the same
 /// place and period publish the same count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// The 9th-grade cohort.
-    Cohort,
-    /// Pupils who sat at least one bound exam (the denominator of fp9_grade_mean).
-    Graded,
-    /// Pupils who sat all six bound Danish and mathematics exams.
-    Participants,
-    Min2,
-    Passed,
-    Transition,
-    Almen,
-    /// The sum of the pupils' mean grades of a mean cell (not a count of persons).
-    GradeSum,
-    Persons17,
-    NoFp9By17,
-    Persons18,
-    YouthEdu18,
-    Persons25,
-    Completed25,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Kind(u8);
+
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
-impl Kind {
-    pub const ALL: [Kind; 14] = [
-        Kind::Cohort,
-        Kind::Graded,
-        Kind::Participants,
-        Kind::Min2,
-        Kind::Passed,
-        Kind::Transition,
-        Kind::Almen,
-        Kind::GradeSum,
-        Kind::Persons17,
-        Kind::NoFp9By17,
-        Kind::Persons18,
-        Kind::YouthEdu18,
-        Kind::Persons25,
-        Kind::Completed25,
-    ];
+/// The registry's counts as kinds, the persons counted in each population and the
+/// nesting, worked out once.
+struct Kinds {
+    all: Vec<Kind>,
+    /// For each kind, the person counts of its population, in registry order.
+    population: Vec<Vec<Kind>>,
+    nested: Vec<(Kind, Kind)>,
+    /// For each kind, the nesting pairs of its population as (larger, smaller)
+    /// positions in [`Kind::population`].
+    nesting: Vec<Vec<(usize, usize)>>,
+    /// Each indicator's counts, by id.
+    counts: HashMap<&'static str, Counts>,
+}
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Cohort => "cohort",
-            Kind::Graded => "graded",
-            Kind::Participants => "participants",
-            Kind::Min2 => "min2",
-            Kind::Passed => "passed",
-            Kind::Transition => "transition",
-            Kind::Almen => "almen",
-            Kind::GradeSum => "grade_sum",
-            Kind::Persons17 => "persons_17",
-            Kind::NoFp9By17 => "no_fp9_by_17",
-            Kind::Persons18 => "persons_18",
-            Kind::YouthEdu18 => "youth_edu_18",
-            Kind::Persons25 => "persons_25",
-            Kind::Completed25 => "completed_25",
-        }
+static KINDS: LazyLock<Kinds> = LazyLock::new(|| {
+    let r = registry::checked();
+    let kind = |name: &str| r.count_position(name).map(|i| Kind(i as u8));
+    let all: Vec<Kind> = (0..r.counts.len()).map(|i| Kind(i as u8)).collect();
+    let population: Vec<Vec<Kind>> = r
+        .counts
+        .iter()
+        .map(|c| {
+            r.counts
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.population == c.population && d.sum_of.is_none())
+                .map(|(i, _)| Kind(i as u8))
+                .collect()
+        })
+        .collect();
+    let nested: Vec<(Kind, Kind)> = r
+        .counts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((kind(c.within.as_deref()?)?, Kind(i as u8))))
+        .collect();
+    let nesting = population
+        .iter()
+        .map(|kinds: &Vec<Kind>| {
+            nested
+                .iter()
+                .filter_map(|(big, small)| {
+                    Some((
+                        kinds.iter().position(|k| k == big)?,
+                        kinds.iter().position(|k| k == small)?,
+                    ))
+                })
+                .collect()
+        })
+        .collect();
+    let counts = r
+        .indicators
+        .iter()
+        .filter_map(|i| {
+            let denominator = kind(&i.denominator)?;
+            let counts = Counts {
+                numerator: i.numerator.as_deref().and_then(kind),
+                denominator,
+                grade_sum: i.sum.as_deref().and_then(kind),
+                presence: match &i.presence {
+                    Some(p) => kind(p)?,
+                    None => denominator,
+                },
+                mean: i.measure == Measure::Mean,
+            };
+            Some((i.id.as_str(), counts))
+        })
+        .collect();
+    Kinds {
+        all,
+        population,
+        nested,
+        nesting,
+        counts,
+    }
+});
+
+impl Kind {
+    /// Every kind, in the registry's order.
+    pub fn all() -> &'static [Kind] {
+        &KINDS.all
     }
 
-    /// A count of persons (every kind but the grade sum).
+    /// The kind of the registry's count `name`.
+    pub fn named(name: &str) -> Option<Kind> {
+        registry::checked()
+            .count_position(name)
+            .map(|i| Kind(i as u8))
+    }
+
+    /// Its position in [`Kind::all`].
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    fn count(self) -> &'static registry::Count {
+        &registry::checked().counts[self.index()]
+    }
+
+    pub fn name(self) -> &'static str {
+        &self.count().name
+    }
+
+    /// A count of persons (every kind but a grade sum).
     pub fn is_count(self) -> bool {
-        self != Kind::GradeSum
+        self.count().sum_of.is_none()
+    }
+
+    /// A grade sum: the kind whose persons' means it adds up, and the bounds of one
+    /// mean.
+    pub fn grade_sum_of(self) -> Option<(Kind, f64, f64)> {
+        let c = self.count();
+        let of = Kind::named(c.sum_of.as_deref()?)?;
+        Some((of, c.min? as f64, c.max? as f64))
+    }
+
+    /// The person counts of this kind's population (a grade sum: of the persons it
+    /// adds up), in registry order.
+    pub fn population(self) -> &'static [Kind] {
+        &KINDS.population[self.index()]
+    }
+
+    /// The nesting pairs of its population, as (larger, smaller) positions in
+    /// [`Kind::population`].
+    pub fn nesting(self) -> &'static [(usize, usize)] {
+        &KINDS.nesting[self.index()]
     }
 }
 
@@ -87,58 +165,24 @@ pub struct Counts {
     pub mean: bool,
 }
 
-/// The counts an indicator publishes (methodology.md, "What must not be learned").
+/// The counts an indicator publishes (methodology.md, "What must not be learned"), from
+/// the registry (which checks that every count an indicator names exists).
 pub fn counts_of(indicator: &str) -> Option<Counts> {
-    let share = |num: Kind, den: Kind| Counts {
-        numerator: Some(num),
-        denominator: den,
-        grade_sum: None,
-        presence: den,
-        mean: false,
-    };
-    Some(match indicator {
-        "fp9_participation" => share(Kind::Participants, Kind::Cohort),
-        "fp9_min2_dan_mat" => share(Kind::Min2, Kind::Cohort),
-        "fp9_min2_dan_mat_takers" => Counts {
-            presence: Kind::Cohort,
-            ..share(Kind::Min2, Kind::Participants)
-        },
-        "fp9_passed" => share(Kind::Passed, Kind::Cohort),
-        "fp9_grade_mean" => Counts {
-            numerator: None,
-            denominator: Kind::Graded,
-            grade_sum: Some(Kind::GradeSum),
-            presence: Kind::Cohort,
-            mean: true,
-        },
-        "transition_15m" => share(Kind::Transition, Kind::Cohort),
-        "school_offer_almen" => share(Kind::Almen, Kind::Cohort),
-        "youth_edu_18" => share(Kind::YouthEdu18, Kind::Persons18),
-        "youth_edu_completed_25" => share(Kind::Completed25, Kind::Persons25),
-        "no_fp9_by_17" => share(Kind::NoFp9By17, Kind::Persons17),
-        _ => return None,
-    })
+    KINDS.counts.get(indicator).copied()
 }
 
 /// The nesting of methodology.md, as (larger, smaller) pairs of one population, place
-/// and period: cohort ⊇ graded ⊇ participants ⊇ min2, participants ⊇ passed,
-/// cohort ⊇ transition, cohort ⊇ almen; an age population ⊇ its numerator.
-pub const NESTED: [(Kind, Kind); 9] = [
-    (Kind::Cohort, Kind::Graded),
-    (Kind::Graded, Kind::Participants),
-    (Kind::Participants, Kind::Min2),
-    (Kind::Participants, Kind::Passed),
-    (Kind::Cohort, Kind::Transition),
-    (Kind::Cohort, Kind::Almen),
-    (Kind::Persons17, Kind::NoFp9By17),
-    (Kind::Persons18, Kind::YouthEdu18),
-    (Kind::Persons25, Kind::Completed25),
-];
+/// and period (the registry's `within`): cohort ⊇ graded ⊇ participants ⊇ min2,
+/// participants ⊇ passed, cohort ⊇ transition, cohort ⊇ almen; an age population ⊇ its
+/// numerator.
+pub fn nested() -> &'static [(Kind, Kind)] {
+    &KINDS.nested
+}
 
 /// Every pair (a, b) with a ⊇ b, directly or through other counts: the differences
 /// a − b that are counts of persons.
 pub fn nested_pairs() -> Vec<(Kind, Kind)> {
-    let mut pairs: Vec<(Kind, Kind)> = NESTED.to_vec();
+    let mut pairs: Vec<(Kind, Kind)> = nested().to_vec();
     loop {
         let mut added = false;
         for i in 0..pairs.len() {
@@ -249,7 +293,9 @@ pub enum Protected {
 pub fn primary(indicator: &str, numerator: Option<i64>, denominator: i64, k: i64) -> Vec<Reason> {
     let mut out = Vec::new();
     let small = |x: i64| (1..k).contains(&x);
-    let sub_population = matches!(indicator, "fp9_min2_dan_mat_takers" | "fp9_grade_mean");
+    // A sub-population indicator: its cells exist by another count than their
+    // denominator (fp9_min2_dan_mat_takers, fp9_grade_mean).
+    let sub_population = counts_of(indicator).is_some_and(|c| c.presence != c.denominator);
     if sub_population {
         if denominator < k {
             out.push(Reason::DenominatorBelowK);
@@ -348,19 +394,22 @@ mod tests {
     #[test]
     fn nesting_is_closed_transitively() {
         let pairs = nested_pairs();
-        use Kind::*;
+        let k = |name: &str| Kind::named(name).expect(name);
+        let (cohort, graded, participants) = (k("cohort"), k("graded"), k("participants"));
+        let (min2, passed, transition, almen) =
+            (k("min2"), k("passed"), k("transition"), k("almen"));
         for p in [
-            (Cohort, Participants),
-            (Cohort, Min2),
-            (Cohort, Passed),
-            (Graded, Min2),
-            (Graded, Passed),
-            (Participants, Passed),
+            (cohort, participants),
+            (cohort, min2),
+            (cohort, passed),
+            (graded, min2),
+            (graded, passed),
+            (participants, passed),
         ] {
             assert!(pairs.contains(&p), "{p:?}");
         }
-        assert!(!pairs.contains(&(Min2, Passed)));
-        assert!(!pairs.contains(&(Transition, Almen)));
+        assert!(!pairs.contains(&(min2, passed)));
+        assert!(!pairs.contains(&(transition, almen)));
         assert_eq!(pairs.len(), 14);
     }
 

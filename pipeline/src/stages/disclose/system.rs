@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::Cell;
-use super::rules::{Kind, NESTED, counts_of};
+use super::rules::{Kind, counts_of, nested};
 use crate::codes::Codes;
 use crate::error::{Error, Result};
 
@@ -305,7 +305,7 @@ impl Model {
             }
         }
         for (s, (kind, _, _)) in systems.iter().enumerate() {
-            if *kind == Kind::GradeSum {
+            if !kind.is_count() {
                 for p in 0..n_places {
                     model.lower[s * n_places + p] = f64::NEG_INFINITY;
                 }
@@ -362,11 +362,12 @@ impl Model {
                 push(&row, 0.0, 0.0, &model);
             }
         }
-        // Nesting: smaller − larger ≤ 0; the grade sum between −3 and 12 × graded.
+        // Nesting: smaller − larger ≤ 0; a grade sum between its bounds (the registry's
+        // min and max) times the persons it sums.
         for (s, (kind, _, _)) in systems.iter().enumerate() {
             for p in 0..n_places {
                 let v = model.var(s, p);
-                for (big, small) in NESTED {
+                for &(big, small) in nested() {
                     if small != *kind {
                         continue;
                     }
@@ -376,14 +377,14 @@ impl Model {
                         push(&row, f64::NEG_INFINITY, 0.0, &model);
                     }
                 }
-                if *kind == Kind::GradeSum
-                    && let Some(g) = model.sibling(&index, v, Kind::Graded)
+                if let Some((of, min, max)) = kind.grade_sum_of()
+                    && let Some(g) = model.sibling(&index, v, of)
                 {
                     row.clear();
-                    row.extend([(v, 1.0), (g, -12.0)]);
+                    row.extend([(v, 1.0), (g, -max)]);
                     push(&row, f64::NEG_INFINITY, 0.0, &model);
                     row.clear();
-                    row.extend([(v, 1.0), (g, 3.0)]);
+                    row.extend([(v, 1.0), (g, -min)]);
                     push(&row, 0.0, f64::INFINITY, &model);
                 }
             }

@@ -23,20 +23,6 @@ use crate::engine::session::register_batches;
 use crate::error::{Error, Result};
 use crate::storage::runs::{OutputFile, RunDir};
 
-/// The ten indicators of methodology.md, in publication order.
-pub const INDICATORS: [&str; 10] = [
-    "fp9_participation",
-    "fp9_min2_dan_mat",
-    "fp9_min2_dan_mat_takers",
-    "fp9_passed",
-    "fp9_grade_mean",
-    "transition_15m",
-    "school_offer_almen",
-    "youth_edu_18",
-    "youth_edu_completed_25",
-    "no_fp9_by_17",
-];
-
 /// The derivations, in order; each result is registered under its name for the next.
 pub const DERIVATIONS: [(&str, &str); 6] = [
     (
@@ -394,7 +380,7 @@ pub async fn write_cells(dir: &RunDir, cells: &RecordBatch) -> Result<Vec<Output
     let ids = cells.column(0).as_string::<i32>();
     let keep: Vec<usize> = (1..cells.num_columns()).collect();
     let mut outputs = Vec::new();
-    for id in INDICATORS {
+    for id in crate::registry::registry()?.ids() {
         let mask: BooleanArray = ids.iter().map(|v| Some(v == Some(id))).collect();
         let part = filter_record_batch(cells, &mask).map_err(|e| Error::internal(id, e))?;
         if part.num_rows() == 0 {

@@ -27,8 +27,11 @@ use crate::codes::Codes;
 use crate::error::{Error, Result};
 use model::{Area, ChartView, PlacementTable, Published, Rank, Shown, Table};
 
-/// The three key indicators of "Nøgletal" and "Udvikling".
-pub const KEY_INDICATORS: [&str; 3] = ["fp9_participation", "fp9_min2_dan_mat", "youth_edu_18"];
+/// The key indicators of "Nøgletal" and "Udvikling" (queries/indicators.toml,
+/// `[report] key`).
+pub fn key_indicators() -> Vec<&'static str> {
+    texts::section(|r| &r.key)
+}
 
 /// What the reports say about the run ("Om tallene").
 #[derive(Debug, Clone, Serialize)]
@@ -79,8 +82,7 @@ struct Definition {
 }
 
 fn definitions() -> Vec<Definition> {
-    texts::INDICATORS
-        .iter()
+    texts::indicators()
         .map(|t| Definition {
             title: t.title,
             text: t.definition,
@@ -145,7 +147,7 @@ struct AreaRow {
 fn area_table(p: &Published, areas: &[(Area, Option<String>)]) -> AreaTable {
     let mut columns = Vec::new();
     let mut keys = Vec::new();
-    for id in KEY_INDICATORS {
+    for id in key_indicators() {
         let (Some(text), Some((year, period))) = (texts::indicator(id), p.latest(id)) else {
             continue;
         };
@@ -265,16 +267,12 @@ impl Pages<'_> {
                 .filter_map(|id| model::table(published, id, &areas))
                 .collect()
         };
-        let key = tables(&KEY_INDICATORS);
-        let grades = tables(&["fp9_grade_mean", "fp9_passed", "fp9_min2_dan_mat_takers"]);
-        let youth = tables(&[
-            "transition_15m",
-            "youth_edu_18",
-            "youth_edu_completed_25",
-            "no_fp9_by_17",
-        ]);
-        let school = tables(&["school_offer_almen"]);
-        let trends = KEY_INDICATORS
+        let key_indicators = key_indicators();
+        let key = tables(&key_indicators);
+        let grades = tables(&texts::section(|r| &r.grades));
+        let youth = tables(&texts::section(|r| &r.youth));
+        let school = tables(&texts::section(|r| &r.school));
+        let trends = key_indicators
             .iter()
             .filter_map(|id| {
                 model::trend(
@@ -293,7 +291,7 @@ impl Pages<'_> {
         let placement = model::placement_table(
             published,
             codes,
-            &["fp9_participation", "fp9_min2_dan_mat", "youth_edu_18"],
+            &texts::section(|r| &r.placement),
             kommune.code,
         );
         let any_withheld = key
@@ -397,11 +395,11 @@ impl Pages<'_> {
         });
         let index = IndexPage {
             basis: basis.clone(),
-            key: KEY_INDICATORS
+            key: key_indicators()
                 .iter()
                 .filter_map(|id| model::table(published, id, std::slice::from_ref(&danmark)))
                 .collect(),
-            trends: KEY_INDICATORS
+            trends: key_indicators()
                 .iter()
                 .filter_map(|id| {
                     model::trend(

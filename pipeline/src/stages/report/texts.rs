@@ -1,7 +1,10 @@
-//! The Danish words of the reports: indicator names and definitions (from
-//! methodology.md, in plain Danish), group and placement names, group colours.
+//! The Danish words of the reports: indicator names and definitions (from the
+//! registry, queries/indicators.toml), group and placement names, group colours.
 
-/// One indicator as a reader meets it.
+use crate::registry;
+
+/// One indicator as a reader meets it (queries/indicators.toml: `title`, `definition`).
+#[derive(Debug, Clone, Copy)]
 pub struct IndicatorText {
     pub id: &'static str,
     /// Short name for tables and charts.
@@ -12,71 +15,30 @@ pub struct IndicatorText {
     pub share: bool,
 }
 
-pub const INDICATORS: [IndicatorText; 10] = [
+fn text(i: &'static registry::Indicator) -> IndicatorText {
     IndicatorText {
-        id: "fp9_participation",
-        title: "Aflagt alle prøver i dansk og matematik",
-        definition: "Andel af eleverne i 9. klasse, der har aflagt alle seks bundne prøver i dansk og matematik ved 9.-klasseprøverne.",
-        share: true,
-    },
-    IndicatorText {
-        id: "fp9_min2_dan_mat",
-        title: "Mindst 2 i dansk og matematik",
-        definition: "Andel af eleverne i 9. klasse, der har aflagt alle seks bundne prøver i dansk og matematik og har fået mindst 2 i gennemsnit i både dansk og matematik.",
-        share: true,
-    },
-    IndicatorText {
-        id: "fp9_min2_dan_mat_takers",
-        title: "Mindst 2 i dansk og matematik blandt dem, der aflagde prøverne",
-        definition: "Som ovenfor, men opgjort blandt de elever, der har aflagt alle seks bundne prøver i dansk og matematik.",
-        share: true,
-    },
-    IndicatorText {
-        id: "fp9_passed",
-        title: "Bestået folkeskolens afgangseksamen",
-        definition: "Andel af eleverne i 9. klasse, der har aflagt alle otte bundne prøver med et gennemsnit på mindst 2,0.",
-        share: true,
-    },
-    IndicatorText {
-        id: "fp9_grade_mean",
-        title: "Karaktergennemsnit ved de bundne prøver",
-        definition: "Gennemsnit over eleverne af hver elevs gennemsnit ved de bundne prøver, blandt elever i 9. klasse, der har aflagt mindst én bunden prøve.",
-        share: false,
-    },
-    IndicatorText {
-        id: "transition_15m",
-        title: "I ungdomsuddannelse 15 måneder efter 9. klasse",
-        definition: "Andel af eleverne i 9. klasse, der 15 måneder efter skoleårets afslutning (1. oktober) er i gang med eller har fuldført en ungdomsuddannelse.",
-        share: true,
-    },
-    IndicatorText {
-        id: "school_offer_almen",
-        title: "Elever i almindelig klasse",
-        definition: "Andel af eleverne i 9. klasse, der går i en almindelig klasse i folkeskolen, en fri grundskole eller en efterskole (ikke specialklasse eller specialskole).",
-        share: true,
-    },
-    IndicatorText {
-        id: "youth_edu_18",
-        title: "18-årige i gang med eller færdige med en ungdomsuddannelse",
-        definition: "Andel af de 18-årige med bopæl i Danmark, der den 1. oktober er i gang med eller har fuldført en ungdomsuddannelse.",
-        share: true,
-    },
-    IndicatorText {
-        id: "youth_edu_completed_25",
-        title: "25-årige med en fuldført ungdomsuddannelse",
-        definition: "Andel af de 25-årige med bopæl i Danmark, der senest den 1. oktober har fuldført en ungdomsuddannelse.",
-        share: true,
-    },
-    IndicatorText {
-        id: "no_fp9_by_17",
-        title: "17-årige uden prøve i dansk eller matematik",
-        definition: "Andel af de 17-årige med bopæl i Danmark, der aldrig har aflagt en bunden prøve i dansk eller matematik.",
-        share: true,
-    },
-];
+        id: &i.id,
+        title: &i.title,
+        definition: &i.definition,
+        share: i.measure == registry::Measure::Share,
+    }
+}
 
-pub fn indicator(id: &str) -> Option<&'static IndicatorText> {
-    INDICATORS.iter().find(|t| t.id == id)
+/// Every indicator, in publication order.
+pub fn indicators() -> impl Iterator<Item = IndicatorText> {
+    registry::checked().indicators.iter().map(text)
+}
+
+pub fn indicator(id: &str) -> Option<IndicatorText> {
+    registry::checked().indicator(id).map(text)
+}
+
+/// The indicators of a report section (queries/indicators.toml, `[report]`).
+pub fn section(pick: fn(&registry::ReportSections) -> &Vec<String>) -> Vec<&'static str> {
+    pick(&registry::checked().report)
+        .iter()
+        .map(String::as_str)
+        .collect()
 }
 
 /// Groups in the order the reports show them, with their names and colours (the
