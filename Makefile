@@ -12,7 +12,7 @@ export SKOLEGANG_PYTHON ?= $(VENV)/bin/python
 SCALE ?= 1.0
 SEED ?= 1
 
-.PHONY: all build run test fmt-check clippy unit venv fixtures sample release bench dictionary fuzz
+.PHONY: all build run test fmt-check clippy unit venv fixtures sample release release-fixtures bench dictionary fuzz
 
 all: test
 
@@ -21,6 +21,10 @@ build:
 
 release:
 	$(CARGO) build --release -p skolegang
+
+# The release binary with the fixture generator (the cargo feature `fixtures`).
+release-fixtures:
+	$(CARGO) build --release -p skolegang --features fixtures
 
 ## run: the nightly batch on the committed sample, into ./out
 run: release
@@ -34,6 +38,7 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p skolegang --bin skolegang -- -D warnings
 
 unit: venv
 	SKOLEGANG_ALL_TESTS=1 $(CARGO) test --workspace
@@ -57,14 +62,14 @@ dictionary: build
 	$(CARGO_TARGET_DIR)/debug/skolegang describe > docs/data-dictionary.md
 
 ## fixtures: synthetic extracts at SCALE (default 1.0: a national population) into fixtures/generated/
-fixtures: release
+fixtures: release-fixtures
 	$(CARGO_TARGET_DIR)/release/skolegang fixtures --out fixtures/generated/scale-$(SCALE) --scale $(SCALE) --seed $(SEED)
 
 ## sample: regenerate the committed sample (the exact command in fixtures/sample/README.md)
-sample: release
+sample: release-fixtures
 	$(CARGO_TARGET_DIR)/release/skolegang fixtures --out fixtures/sample --scale 0.01 --seed 1 --bad-rows 1
 
 ## bench: release build; 1x and 10x fixtures (cached); time `skolegang run` and DuckDB on
 ## the same files; the PDF stage; print a table and append it to bench/results.md
-bench: release venv
+bench: release-fixtures venv
 	$(SKOLEGANG_PYTHON) bench/bench.py

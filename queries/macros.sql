@@ -1,6 +1,6 @@
 {#- Macros shared by the queries: each rule written once, as dbt does. A query
     imports them with an import tag naming "macros.sql" as m, and calls them as
-    m.duplicate_keys(...), m.active_on(...), m.in_or_completed_youth_education(...).
+    m.duplicate_keys(...), m.any_null(...), m.active_on(...), ...
     Skolegang renders every query with minijinja before DataFusion reads it
     (pipeline/src/engine/sql.rs); what a call expands to is in tests there. #}
 
@@ -24,6 +24,24 @@ dup AS (
   GROUP BY {% for k in keys %}r.{{ k }}{{ ", " if not loop.last }}{% endfor %}
   HAVING count(*) > 1
 )
+{%- endmacro %}
+
+{#- Some column of `cols` of the row `alias` is NULL (docs/validation.md,
+    missing_value: the contract's required columns). #}
+{% macro any_null(alias, cols) -%}
+{% for c in cols %}{{ alias }}.{{ c }} IS NULL{{ " OR " if not loop.last }}{% endfor %}
+{%- endmacro %}
+
+{#- A person_id that is not 1..64 characters long (docs/validation.md,
+    invalid_person_id). #}
+{% macro invalid_person_id(col) -%}
+length({{ col }}) = 0 OR length({{ col }}) > 64
+{%- endmacro %}
+
+{#- `expr` is not one of `values` (a code the contract does not list); strings are
+    quoted, numbers are not. #}
+{% macro not_accepted(expr, values) -%}
+{{ expr }} NOT IN ({% for v in values %}{% if v is string %}'{{ v }}'{% else %}{{ v }}{% endif %}{{ ", " if not loop.last }}{% endfor %})
 {%- endmacro %}
 
 {#- A period from `start` to `end` (both days included; `end` NULL = still open) is

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, parse_date};
 use crate::error::{Error, ExitCode, Result};
+#[cfg(feature = "fixtures")]
 use crate::fixtures;
 use crate::logging::{self, LogFormat};
 use crate::run::{self, Settings};
@@ -18,6 +19,9 @@ use crate::storage::store::Root;
 /// The sample extracts committed under fixtures/sample (made by the command in
 /// fixtures/sample/README.md), used when no --input is given.
 pub const SAMPLE_INPUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/sample");
+/// The committed sample's extract date (the default when no --input is given, and the
+/// fixture generator's default).
+pub const SAMPLE_EXTRACT_DATE: &str = "2026-11-01";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,7 +54,9 @@ pub enum Command {
     /// Validate the input only: print rows read, accepted and rejected by extract and
     /// reason; write nothing. Exit 0 when the input is acceptable, 1 when not.
     Validate(InputArgs),
-    /// Generate synthetic register extracts (deterministic for a seed).
+    /// Generate synthetic register extracts (deterministic for a seed). Built with the
+    /// cargo feature `fixtures` only (the tests, `make fixtures`, `make bench`).
+    #[cfg(feature = "fixtures")]
     Fixtures(FixtureArgs),
     /// Attack the published indicators of the current run as an outsider would: the range
     /// of every withheld small count (and small nested difference) over all real
@@ -183,6 +189,7 @@ pub struct RunArgs {
     pub revise: Vec<String>,
 }
 
+#[cfg(feature = "fixtures")]
 #[derive(Debug, Args)]
 pub struct FixtureArgs {
     /// Folder to write the six extracts into (created if missing).
@@ -199,7 +206,7 @@ pub struct FixtureArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub bad_rows: usize,
     /// The extract date the data is drawn as of.
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date_arg, default_value = fixtures::DEFAULT_EXTRACT_DATE)]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date_arg, default_value = SAMPLE_EXTRACT_DATE)]
     pub extract_date: NaiveDate,
 }
 
@@ -255,7 +262,7 @@ impl InputArgs {
         let extract_date = match (self.extract_date, config.extract_date, &self.input) {
             (Some(d), _, _) => d,
             (None, Some(d), _) => d,
-            (None, None, None) => parse_date(fixtures::DEFAULT_EXTRACT_DATE)?,
+            (None, None, None) => parse_date(SAMPLE_EXTRACT_DATE)?,
             (None, None, Some(_)) => {
                 return Err(Error::Config(
                     "no extract date: pass --extract-date YYYY-MM-DD or set extract_date in the configuration".into(),
@@ -321,6 +328,7 @@ pub fn execute(cli: &Cli) -> Result<String> {
         Command::Keygen(args) => keygen_command(args),
         Command::Describe => Ok(crate::dictionary::markdown()),
         Command::Query(args) => query_command(args),
+        #[cfg(feature = "fixtures")]
         Command::Fixtures(args) => fixtures_command(args),
     }
 }
@@ -495,6 +503,7 @@ fn query_command(args: &QueryArgs) -> Result<String> {
 }
 
 /// `skolegang fixtures`: synthetic extracts.
+#[cfg(feature = "fixtures")]
 fn fixtures_command(args: &FixtureArgs) -> Result<String> {
     let opts = fixtures::Options {
         scale: args.scale,

@@ -4,6 +4,7 @@
 // `unsafe` lives in `sys` only.
 #![deny(unsafe_code)]
 
+pub mod cells;
 pub mod cli;
 pub mod codes;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod dictionary;
 pub mod engine;
 pub mod error;
 pub mod faults;
+#[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod interrupt;
 pub mod logging;

@@ -16,11 +16,10 @@ WITH own AS (
       -- comes before missing_value; the quarantine keeps the value as text.
       WHEN e._out_of_range IS NOT NULL
         THEN 'value_out_of_range'
-      WHEN e.person_id IS NULL OR e.school_year IS NULL OR e.grade IS NULL
-        OR e.institution_id IS NULL OR e.institution_municipality IS NULL
-        OR e.school_type IS NULL OR e.class_type IS NULL
+      WHEN {{ m.any_null("e", ["person_id", "school_year", "grade", "institution_id",
+                              "institution_municipality", "school_type", "class_type"]) }}
         THEN 'missing_value'
-      WHEN length(e.person_id) = 0 OR length(e.person_id) > 64
+      WHEN {{ m.invalid_person_id("e.person_id") }}
         THEN 'invalid_person_id'
       -- A school year the derivations can compute with (docs/validation.md).
       WHEN e.school_year NOT BETWEEN 1900 AND 2200
@@ -31,10 +30,10 @@ WITH own AS (
         THEN 'invalid_institution_id'
       WHEN m.municipality_code IS NULL
         THEN 'unknown_municipality'
-      WHEN e.school_type NOT IN ('folkeskole', 'fri_grundskole', 'efterskole',
-                                 'specialskole', 'dagbehandling', 'intern_skole')
+      WHEN {{ m.not_accepted("e.school_type", ["folkeskole", "fri_grundskole", "efterskole",
+                                               "specialskole", "dagbehandling", "intern_skole"]) }}
         THEN 'unknown_school_type'
-      WHEN e.class_type NOT IN ('almen', 'specialklasse')
+      WHEN {{ m.not_accepted("e.class_type", ["almen", "specialklasse"]) }}
         THEN 'unknown_class_type'
     END AS reason
   FROM raw_enrolment e

@@ -17,17 +17,16 @@ WITH own AS (
       -- comes before missing_value; the quarantine keeps the value as text.
       WHEN x._out_of_range IS NOT NULL
         THEN 'value_out_of_range'
-      WHEN x.person_id IS NULL OR x.school_year IS NULL OR x.grade_level IS NULL
-        OR x.exam_code IS NULL
+      WHEN {{ m.any_null("x", ["person_id", "school_year", "grade_level", "exam_code"]) }}
         THEN 'missing_value'
-      WHEN length(x.person_id) = 0 OR length(x.person_id) > 64
+      WHEN {{ m.invalid_person_id("x.person_id") }}
         THEN 'invalid_person_id'
       -- A school year the derivations can compute with (docs/validation.md).
       WHEN x.school_year NOT BETWEEN 1900 AND 2200
         THEN 'school_year_out_of_range'
-      WHEN x.grade_level NOT IN (9, 10)
+      WHEN {{ m.not_accepted("x.grade_level", [9, 10]) }}
         THEN 'invalid_grade_level'
-      WHEN x.grade NOT IN (-3, 0, 2, 4, 7, 10, 12)
+      WHEN {{ m.not_accepted("x.grade", [-3, 0, 2, 4, 7, 10, 12]) }}
         THEN 'grade_not_on_scale'
       WHEN x.exception_code IS NOT NULL AND c.exception_code IS NULL
         THEN 'unknown_exception_code'

@@ -18,12 +18,12 @@ WITH own AS (
       -- comes before missing_value; the quarantine keeps the value as text.
       WHEN s._out_of_range IS NOT NULL
         THEN 'value_out_of_range'
-      WHEN s.person_id IS NULL OR s.measure_id IS NULL OR s.kind IS NULL
-        OR s.start_date IS NULL OR s.acting_municipality IS NULL
+      WHEN {{ m.any_null("s", ["person_id", "measure_id", "kind", "start_date",
+                              "acting_municipality"]) }}
         THEN 'missing_value'
-      WHEN length(s.person_id) = 0 OR length(s.person_id) > 64
+      WHEN {{ m.invalid_person_id("s.person_id") }}
         THEN 'invalid_person_id'
-      WHEN s.kind NOT IN ('anbringelse', 'forebyggende')
+      WHEN {{ m.not_accepted("s.kind", ["anbringelse", "forebyggende"]) }}
         THEN 'unknown_kind'
       WHEN s.placement_code IS NOT NULL AND pc.placement_code IS NULL
         THEN 'unknown_placement_code'

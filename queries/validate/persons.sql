@@ -18,11 +18,11 @@ WITH own AS (
       -- comes before missing_value; the quarantine keeps the value as text.
       WHEN p._out_of_range IS NOT NULL
         THEN 'value_out_of_range'
-      WHEN p.person_id IS NULL OR p.birth_date IS NULL OR p.sex IS NULL
+      WHEN {{ m.any_null("p", ["person_id", "birth_date", "sex"]) }}
         THEN 'missing_value'
-      WHEN length(p.person_id) = 0 OR length(p.person_id) > 64
+      WHEN {{ m.invalid_person_id("p.person_id") }}
         THEN 'invalid_person_id'
-      WHEN p.sex NOT IN ('M', 'K')
+      WHEN {{ m.not_accepted("p.sex", ["M", "K"]) }}
         THEN 'invalid_sex'
       WHEN p.birth_date > $extract_date
         THEN 'future_date'

@@ -13,6 +13,7 @@
 -- and valid_from set, valid_to NULL or >= valid_from) take part in the overlap check.
 -- (A self-join on person_id: people have a handful of periods each, so the pairs are
 -- few, and a hash join beats a sort for window functions by far.)
+{% import "macros.sql" as m %}
 WITH own AS (
   SELECT n.person_id, n._row,
     CASE
@@ -21,9 +22,9 @@ WITH own AS (
       -- comes before missing_value; the quarantine keeps the value as text.
       WHEN n._out_of_range IS NOT NULL
         THEN 'value_out_of_range'
-      WHEN n.person_id IS NULL OR n.municipality_code IS NULL OR n.valid_from IS NULL
+      WHEN {{ m.any_null("n", ["person_id", "municipality_code", "valid_from"]) }}
         THEN 'missing_value'
-      WHEN length(n.person_id) = 0 OR length(n.person_id) > 64
+      WHEN {{ m.invalid_person_id("n.person_id") }}
         THEN 'invalid_person_id'
       WHEN m.municipality_code IS NULL
         THEN 'unknown_municipality'

@@ -7,6 +7,7 @@
 --         first rule broken, in the order of the CASEs below: the row's own rules,
 --         then the orphan check).
 -- Parameter: $extract_date.
+{% import "macros.sql" as m %}
 WITH own AS (
   SELECT y.person_id, y._row,
     CASE
@@ -15,14 +16,13 @@ WITH own AS (
       -- comes before missing_value; the quarantine keeps the value as text.
       WHEN y._out_of_range IS NOT NULL
         THEN 'value_out_of_range'
-      WHEN y.person_id IS NULL OR y.programme IS NULL OR y.start_date IS NULL
-        OR y.outcome IS NULL
+      WHEN {{ m.any_null("y", ["person_id", "programme", "start_date", "outcome"]) }}
         THEN 'missing_value'
-      WHEN length(y.person_id) = 0 OR length(y.person_id) > 64
+      WHEN {{ m.invalid_person_id("y.person_id") }}
         THEN 'invalid_person_id'
       WHEN p.programme IS NULL
         THEN 'unknown_programme'
-      WHEN y.outcome NOT IN ('igang', 'fuldfoert', 'afbrudt')
+      WHEN {{ m.not_accepted("y.outcome", ["igang", "fuldfoert", "afbrudt"]) }}
         THEN 'unknown_outcome'
       WHEN y.end_date < y.start_date
         THEN 'end_before_start'

@@ -87,6 +87,26 @@ dup AS (
     }
 
     #[test]
+    fn row_rules_expand_to_their_conditions() {
+        assert_eq!(
+            expand(r#"{{ m.any_null("p", ["person_id", "sex"]) }}"#),
+            "p.person_id IS NULL OR p.sex IS NULL"
+        );
+        assert_eq!(
+            expand(r#"{{ m.invalid_person_id("p.person_id") }}"#),
+            "length(p.person_id) = 0 OR length(p.person_id) > 64"
+        );
+        assert_eq!(
+            expand(r#"{{ m.not_accepted("p.sex", ["M", "K"]) }}"#),
+            "p.sex NOT IN ('M', 'K')"
+        );
+        assert_eq!(
+            expand(r#"{{ m.not_accepted("x.grade", [-3, 0, 12]) }}"#),
+            "x.grade NOT IN (-3, 0, 12)"
+        );
+    }
+
+    #[test]
     fn an_unknown_macro_is_an_error_naming_the_query() {
         let e =
             render("q.sql", "{% import \"macros.sql\" as m %}{{ m.nope() }}").expect_err("strict");

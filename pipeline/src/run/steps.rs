@@ -187,7 +187,11 @@ pub async fn rankings(
                     Some(_) => {
                         let all = disclose::batch::apply(
                             &computed.cells,
-                            &disclose::batch::cells_from_batch(&computed.cells, None)?,
+                            &disclose::batch::cells_from_batch(
+                                &computed.cells,
+                                "the computed cells",
+                                None,
+                            )?,
                             &indicators::published_schema(),
                         )?;
                         Some(crate::stages::rankings::rank(std::slice::from_ref(&all)).await?)

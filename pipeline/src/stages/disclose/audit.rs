@@ -139,10 +139,7 @@ pub async fn read_published(root: &Root, published: &str) -> Result<Published> {
             .map_err(|e| Error::InputRejected(format!("{rel}: {e}")))?;
         for batch in reader {
             let batch = batch.map_err(|e| Error::InputRejected(format!("{rel}: {e}")))?;
-            cells.extend(
-                cells_from_batch(&batch, Some(&indicator))
-                    .map_err(|e| Error::InputRejected(format!("{rel}: {e}")))?,
-            );
+            cells.extend(cells_from_batch(&batch, &rel, Some(&indicator))?);
             batches.push(with_indicator(&batch, &indicator)?);
         }
     }

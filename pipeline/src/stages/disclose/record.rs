@@ -95,7 +95,7 @@ pub fn batch(computed: &RecordBatch, cells: &[Cell]) -> Result<RecordBatch> {
 
 /// Cells (true counts and why) from a record batch; `file` names it in errors.
 pub fn cells(batch: &RecordBatch, file: &str) -> Result<Vec<Cell>> {
-    let mut cells = cells_from_batch(batch, None)?;
+    let mut cells = cells_from_batch(batch, file, None)?;
     let col = |n: &str| -> Result<&StringArray> {
         batch
             .column_by_name(n)

@@ -30,7 +30,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{
     SortColumn, concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch,
 };
@@ -377,7 +377,7 @@ pub fn plan(
                 new_series.map(|w| format!(": {w}")).unwrap_or_default()
             )));
         }
-        let cells = batch::cells_from_batch(computed, None)?;
+        let cells = batch::cells_from_batch(computed, "the computed cells", None)?;
         let new_periods: BTreeSet<String> = cells.iter().map(|c| c.period.clone()).collect();
         return Ok(Plan {
             fixed: vec![false; cells.len()],
@@ -414,7 +414,7 @@ pub fn plan(
         .iter()
         .map(|c| (c.indicator.clone(), c.period.clone()))
         .collect();
-    let current = batch::cells_from_batch(computed, None)?;
+    let current = batch::cells_from_batch(computed, "the computed cells", None)?;
     let is_new: Vec<bool> = current
         .iter()
         .map(|c| !frozen_periods.contains(&(c.indicator.clone(), c.period.clone())))
@@ -666,12 +666,7 @@ fn without(batch: &RecordBatch, drop: &BTreeSet<(String, String)>) -> Result<Rec
     if drop.is_empty() {
         return Ok(batch.clone());
     }
-    let strings = |n: &str| {
-        batch
-            .column_by_name(n)
-            .and_then(|c| c.as_string_opt::<i32>())
-            .ok_or_else(|| Error::Internal(format!("cells have no string column {n}")))
-    };
+    let strings = |n: &str| crate::cells::string(batch, "the released cells", n);
     let (indicator, period) = (strings("indicator")?, strings("period")?);
     let keep: BooleanArray = (0..batch.num_rows())
         .map(|i| {

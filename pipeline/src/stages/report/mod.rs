@@ -18,7 +18,7 @@ pub mod templates;
 pub mod texts;
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::Int32Type;
 use serde::Serialize;
@@ -252,7 +252,7 @@ impl Pages<'_> {
             self.env,
         );
         let danmark = danmark();
-        let geo = model::column(cells, "geo_code")?.as_primitive::<Int32Type>();
+        let geo = crate::cells::primitive::<Int32Type>(cells, "the published cells", "geo_code")?;
         let kommune = Area {
             code: m.code as i32,
             name: m.name.clone(),

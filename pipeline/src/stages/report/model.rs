@@ -4,14 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Float64Type, Int32Type, Int64Type};
+use datafusion::arrow::array::{Array, RecordBatch};
+use datafusion::arrow::datatypes::{Float64Type, Int32Type};
 use serde::Serialize;
 
 use super::chart::{LineChart, Scale, Series};
 use super::texts::{self, GROUPS};
+use crate::cells::{self, Columns};
 use crate::codes::{Codes, Municipality, slug};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// One published cell, as far as a report is concerned.
 #[derive(Debug, Clone, Copy)]
@@ -34,58 +35,33 @@ pub struct Published {
     revised: std::collections::BTreeSet<String>,
 }
 
-/// A column of the published cells or the ranking, by name.
-pub(super) fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array> {
-    batch
-        .column_by_name(name)
-        .map(|c| c.as_ref())
-        .ok_or_else(|| Error::Internal(format!("published cells have no column `{name}`")))
-}
-
 impl Published {
     pub fn from_batch(batch: &RecordBatch) -> Result<Published> {
-        let ind = column(batch, "indicator")?.as_string::<i32>();
-        let period = column(batch, "period")?.as_string::<i32>();
-        let year = column(batch, "year")?.as_primitive::<Int32Type>();
-        let geo = column(batch, "geo_code")?.as_primitive::<Int32Type>();
-        let group = column(batch, "group")?.as_string::<i32>();
-        let placement = column(batch, "placement")?.as_string::<i32>();
-        let den = column(batch, "denominator")?.as_primitive::<Int64Type>();
-        let value = column(batch, "value")?.as_primitive::<Float64Type>();
-        let low = column(batch, "ci_low")?.as_primitive::<Float64Type>();
-        let high = column(batch, "ci_high")?.as_primitive::<Float64Type>();
-        let suppressed = column(batch, "suppressed")?.as_boolean();
-        let years = column(batch, "years")?.as_primitive::<Int32Type>();
-        let opt = |a: &datafusion::arrow::array::Float64Array, i: usize| {
-            (!a.is_null(i)).then(|| a.value(i))
-        };
-        let mut cells = HashMap::with_capacity(batch.num_rows());
+        let columns = Columns::of(batch, "the published cells", None)?;
+        let mut cells = HashMap::with_capacity(columns.len());
         let mut periods: BTreeMap<String, BTreeMap<i32, String>> = BTreeMap::new();
-        for i in 0..batch.num_rows() {
-            // The reports show the yearly figures; the three-year windows are in the
-            // CSV and Parquet of the bundle.
-            if years.value(i) != 1 {
-                continue;
-            }
+        // The reports show the yearly figures; the three-year windows are in the CSV
+        // and Parquet of the bundle.
+        for r in columns.rows().filter(|r| r.years == 1) {
             let figure = Figure {
-                value: opt(value, i),
-                low: opt(low, i),
-                high: opt(high, i),
-                denominator: (!den.is_null(i)).then(|| den.value(i)),
-                suppressed: suppressed.value(i),
+                value: r.value,
+                low: r.ci_low,
+                high: r.ci_high,
+                denominator: r.denominator,
+                suppressed: r.suppressed,
             };
             periods
-                .entry(ind.value(i).to_string())
+                .entry(r.indicator.to_string())
                 .or_default()
-                .entry(year.value(i))
-                .or_insert_with(|| period.value(i).to_string());
+                .entry(r.year)
+                .or_insert_with(|| r.period.to_string());
             cells.insert(
                 (
-                    ind.value(i).to_string(),
-                    year.value(i),
-                    geo.value(i),
-                    group.value(i).to_string(),
-                    placement.value(i).to_string(),
+                    r.indicator.to_string(),
+                    r.year,
+                    r.geo_code,
+                    r.group.to_string(),
+                    r.placement.to_string(),
                 ),
                 figure,
             );
@@ -421,18 +397,19 @@ pub struct Rank {
 }
 
 pub fn ranks(batch: &RecordBatch, codes: &Codes) -> Result<Vec<Rank>> {
-    let end = column(batch, "year")?.as_primitive::<Int32Type>();
-    let window = column(batch, "window")?.as_string::<i32>();
-    let geo = column(batch, "municipality_code")?.as_primitive::<Int32Type>();
-    let name = column(batch, "municipality_name")?.as_string::<i32>();
-    let r = |n: &str| -> Result<_> { Ok(column(batch, n)?.as_primitive::<Int32Type>()) };
+    const WHAT: &str = "the published ranking";
+    let int = |n: &str| cells::primitive::<Int32Type>(batch, WHAT, n);
+    let end = int("year")?;
+    let window = cells::string(batch, WHAT, "window")?;
+    let geo = int("municipality_code")?;
+    let name = cells::string(batch, WHAT, "municipality_name")?;
     let (part, grade, trans) = (
-        r("rank_participation")?,
-        r("rank_grade_mean")?,
-        r("rank_transition")?,
+        int("rank_participation")?,
+        int("rank_grade_mean")?,
+        int("rank_transition")?,
     );
-    let mean = column(batch, "mean_rank")?.as_primitive::<Float64Type>();
-    let bottom = column(batch, "bottom15_all")?.as_boolean();
+    let mean = cells::primitive::<Float64Type>(batch, WHAT, "mean_rank")?;
+    let bottom = cells::boolean(batch, WHAT, "bottom15_all")?;
     let opt =
         |a: &datafusion::arrow::array::Int32Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
     let mut out: Vec<Rank> = (0..batch.num_rows())
