@@ -1,5 +1,6 @@
 //! End-to-end tests of Skolegang: one binary, one module per area.
 
+mod architecture;
 mod damaged;
 mod dictionary;
 mod differential;

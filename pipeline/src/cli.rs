@@ -19,9 +19,8 @@ use crate::storage::store::Root;
 /// The sample extracts committed under fixtures/sample (made by the command in
 /// fixtures/sample/README.md), used when no --input is given.
 pub const SAMPLE_INPUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/sample");
-/// The committed sample's extract date (the default when no --input is given, and the
-/// fixture generator's default).
-pub const SAMPLE_EXTRACT_DATE: &str = "2026-11-01";
+/// The committed sample's extract date (the default when no --input is given).
+pub use crate::dates::SAMPLE_EXTRACT_DATE;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,6 +1,10 @@
-//! Calendar helpers shared by validation, fixtures and (later) the indicators.
+//! Calendar helpers shared by validation, fixtures and the indicators.
 
 use chrono::{Datelike, NaiveDate};
+
+/// The committed sample's extract date: the default when no --input is given, and the
+/// fixture generator's default.
+pub const SAMPLE_EXTRACT_DATE: &str = "2026-11-01";
 
 /// Days since 1970-01-01, the Arrow Date32 / Parquet DATE representation.
 pub fn to_days(d: NaiveDate) -> i32 {

@@ -152,32 +152,39 @@ pub fn checked() -> &'static Registry {
     }
 }
 
-impl Registry {
-    pub fn parse(text: &str) -> Result<Registry> {
-        let bad = |what: String| Error::Internal(format!("queries/indicators.toml: {what}"));
-        let file: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let count = |name: &str, what: &str| -> Result<&Count> {
-            file.count.iter().find(|c| c.name == name).ok_or_else(|| {
-                bad(format!(
-                    "{what} names the count `{name}`, which is not a [[count]]"
-                ))
-            })
-        };
-        let population = |name: &str, what: &str| -> Result<&Population> {
-            file.populations.get(name).ok_or_else(|| {
-                bad(format!(
-                    "{what} names the population `{name}`, which is not defined"
-                ))
-            })
-        };
-        for (i, c) in file.count.iter().enumerate() {
+/// An error in the registry file.
+fn bad(what: String) -> Error {
+    Error::Internal(format!("queries/indicators.toml: {what}"))
+}
+
+impl File {
+    fn count(&self, name: &str, what: &str) -> Result<&Count> {
+        self.count.iter().find(|c| c.name == name).ok_or_else(|| {
+            bad(format!(
+                "{what} names the count `{name}`, which is not a [[count]]"
+            ))
+        })
+    }
+
+    fn population(&self, name: &str, what: &str) -> Result<&Population> {
+        self.populations.get(name).ok_or_else(|| {
+            bad(format!(
+                "{what} names the population `{name}`, which is not defined"
+            ))
+        })
+    }
+
+    /// Each count once, of a defined population, nesting only within its population;
+    /// a grade sum complete and not a subset of persons.
+    fn check_counts(&self) -> Result<()> {
+        for (i, c) in self.count.iter().enumerate() {
             let what = format!("count `{}`", c.name);
-            population(&c.population, &what)?;
-            if file.count[..i].iter().any(|d| d.name == c.name) {
+            self.population(&c.population, &what)?;
+            if self.count[..i].iter().any(|d| d.name == c.name) {
                 return Err(bad(format!("{what} is defined twice")));
             }
             for other in c.within.iter().chain(&c.sum_of) {
-                if count(other, &what)?.population != c.population {
+                if self.count(other, &what)?.population != c.population {
                     return Err(bad(format!(
                         "{what} nests in `{other}` of another population"
                     )));
@@ -194,76 +201,87 @@ impl Registry {
                 )));
             }
         }
-        for name in file.populations.keys() {
-            let n = file
-                .count
-                .iter()
-                .filter(|c| &c.population == name && c.sum_of.is_none())
-                .count();
-            let roots = file
-                .count
-                .iter()
-                .filter(|c| &c.population == name && c.sum_of.is_none() && c.within.is_none())
-                .count();
+        Ok(())
+    }
+
+    /// Each population: at most [`MAX_POPULATION_COUNTS`] counts of persons, exactly
+    /// one of them (the population) not within another.
+    fn check_populations(&self) -> Result<()> {
+        for name in self.populations.keys() {
+            let persons = || {
+                self.count
+                    .iter()
+                    .filter(|c| &c.population == name && c.sum_of.is_none())
+            };
+            let n = persons().count();
+            let roots = persons().filter(|c| c.within.is_none()).count();
             if n > MAX_POPULATION_COUNTS || roots != 1 {
                 return Err(bad(format!(
                     "population `{name}` has {n} counts of persons and {roots} without `within` (expected at most {MAX_POPULATION_COUNTS}, and exactly one: the population)"
                 )));
             }
         }
-        let mut sql = Vec::new();
-        for (i, ind) in file.indicator.iter().enumerate() {
-            let what = format!("indicator `{}`", ind.id);
-            if file.indicator[..i].iter().any(|d| d.id == ind.id) {
-                return Err(bad(format!("{what} is defined twice")));
+        Ok(())
+    }
+
+    /// Indicator `i` checked (once, counts of its own population, a share with a
+    /// numerator, a mean with a grade sum of its denominator) and as the SQL reads it.
+    fn sql_indicator(&self, i: usize) -> Result<SqlIndicator> {
+        let ind = &self.indicator[i];
+        let what = format!("indicator `{}`", ind.id);
+        if self.indicator[..i].iter().any(|d| d.id == ind.id) {
+            return Err(bad(format!("{what} is defined twice")));
+        }
+        let pop = self.population(&ind.population, &what)?;
+        let of_population = |name: &str| -> Result<&Count> {
+            let c = self.count(name, &what)?;
+            if c.population == ind.population {
+                Ok(c)
+            } else {
+                Err(bad(format!("{what}: `{name}` counts another population")))
             }
-            let pop = population(&ind.population, &what)?;
-            let of_population = |name: &str| -> Result<&Count> {
-                let c = count(name, &what)?;
-                if c.population == ind.population {
-                    Ok(c)
-                } else {
-                    Err(bad(format!("{what}: `{name}` counts another population")))
-                }
-            };
-            let den = of_population(&ind.denominator)?;
-            let presence = of_population(ind.presence.as_deref().unwrap_or(&ind.denominator))?;
-            let (numerator, sum) = match (ind.measure, &ind.numerator, &ind.sum) {
-                (Measure::Share, Some(n), None) => (Some(of_population(n)?), None),
-                (Measure::Mean, None, Some(s)) => {
-                    let s = of_population(s)?;
-                    if s.sum_of.as_deref() != Some(den.name.as_str()) {
-                        return Err(bad(format!(
-                            "{what}: its sum is not a grade sum of its denominator"
-                        )));
-                    }
-                    (None, Some(s))
-                }
-                _ => {
+        };
+        let den = of_population(&ind.denominator)?;
+        let presence = of_population(ind.presence.as_deref().unwrap_or(&ind.denominator))?;
+        let (numerator, sum) = match (ind.measure, &ind.numerator, &ind.sum) {
+            (Measure::Share, Some(n), None) => (Some(of_population(n)?), None),
+            (Measure::Mean, None, Some(s)) => {
+                let s = of_population(s)?;
+                if s.sum_of.as_deref() != Some(den.name.as_str()) {
                     return Err(bad(format!(
-                        "{what}: a share has a numerator, a mean a sum"
+                        "{what}: its sum is not a grade sum of its denominator"
                     )));
                 }
-            };
-            let filter = match (&pop.filter, &ind.filter) {
-                (Some(a), Some(b)) => Some(format!("{a} AND {b}")),
-                (a, b) => a.clone().or_else(|| b.clone()),
-            };
-            sql.push(SqlIndicator {
-                id: ind.id.clone(),
-                measure: ind.measure,
-                period: pop.period.clone(),
-                table: pop.table.clone(),
-                filter,
-                numerator: numerator.map(|c| c.column.clone()),
-                denominator: den.column.clone(),
-                sum: sum.map(|c| c.column.clone()),
-                squares: sum.and_then(|c| c.squares.clone()),
-                presence: presence.column.clone(),
-                rank: ind.rank.clone(),
-            });
-        }
-        let r = &file.report;
+                (None, Some(s))
+            }
+            _ => {
+                return Err(bad(format!(
+                    "{what}: a share has a numerator, a mean a sum"
+                )));
+            }
+        };
+        let filter = match (&pop.filter, &ind.filter) {
+            (Some(a), Some(b)) => Some(format!("{a} AND {b}")),
+            (a, b) => a.clone().or_else(|| b.clone()),
+        };
+        Ok(SqlIndicator {
+            id: ind.id.clone(),
+            measure: ind.measure,
+            period: pop.period.clone(),
+            table: pop.table.clone(),
+            filter,
+            numerator: numerator.map(|c| c.column.clone()),
+            denominator: den.column.clone(),
+            sum: sum.map(|c| c.column.clone()),
+            squares: sum.and_then(|c| c.squares.clone()),
+            presence: presence.column.clone(),
+            rank: ind.rank.clone(),
+        })
+    }
+
+    /// Every indicator the report sections name exists.
+    fn check_report(&self) -> Result<()> {
+        let r = &self.report;
         for id in r
             .key
             .iter()
@@ -272,12 +290,25 @@ impl Registry {
             .chain(&r.school)
             .chain(&r.placement)
         {
-            if !file.indicator.iter().any(|i| &i.id == id) {
+            if !self.indicator.iter().any(|i| &i.id == id) {
                 return Err(bad(format!(
                     "[report] names `{id}`, which is not an [[indicator]]"
                 )));
             }
         }
+        Ok(())
+    }
+}
+
+impl Registry {
+    pub fn parse(text: &str) -> Result<Registry> {
+        let file: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        file.check_counts()?;
+        file.check_populations()?;
+        let sql = (0..file.indicator.len())
+            .map(|i| file.sql_indicator(i))
+            .collect::<Result<Vec<_>>>()?;
+        file.check_report()?;
         Ok(Registry {
             populations: file.populations,
             counts: file.count,

@@ -128,50 +128,7 @@ pub fn attack(
     codes: &Codes,
     threads: usize,
 ) -> Result<Vec<Exposure>> {
-    let by_key: BTreeMap<Key, &Cell> = record.iter().map(|c| (c.key(), c)).collect();
-    if by_key.len() != published.len() {
-        return Err(Error::InputRejected(format!(
-            "the record has {} cells, the published files {}",
-            by_key.len(),
-            published.len()
-        )));
-    }
-    let mut truth_cells = Vec::with_capacity(published.len());
-    let mut out = Vec::new();
-    for p in published {
-        let r = by_key.get(&p.key()).ok_or_else(|| {
-            Error::InputRejected(format!(
-                "the record has no cell {} {} geo {} {}/{}",
-                p.indicator, p.period, p.geo_code, p.group, p.placement
-            ))
-        })?;
-        if p.suppressed != r.suppressed
-            || (!p.suppressed && (p.numerator != r.numerator || p.denominator != r.denominator))
-        {
-            return Err(Error::InputRejected(format!(
-                "the record does not belong to these files: {} {} geo {} {}/{} differs",
-                p.indicator, p.period, p.geo_code, p.group, p.placement
-            )));
-        }
-        if !p.suppressed && matches!(r.why, Some(Why::Primary(_))) {
-            out.push(Exposure {
-                indicator: p.indicator.clone(),
-                period: p.period.clone(),
-                geo_code: p.geo_code,
-                group: p.group.clone(),
-                placement: p.placement.clone(),
-                count: "cell".into(),
-                rule: match &r.why {
-                    Some(Why::Primary(reasons)) => targets::What::Primary {
-                        reason: reasons.first().copied().unwrap_or(Reason::SmallDenominator),
-                    },
-                    _ => unreachable!("matched above"),
-                },
-                range: None,
-            });
-        }
-        truth_cells.push((*r).clone());
-    }
+    let (truth_cells, mut out) = match_record(published, record)?;
     let view: Vec<Cell> = published.iter().map(Cell::published).collect();
     let model = system::Model::new(&view, codes)?;
     let known = model.knowledge(&view, &vec![false; view.len()])?;
@@ -200,30 +157,84 @@ pub fn attack(
     .run()?;
     for f in checked.failing {
         let t = &open[f.target];
-        let c = &published[t.cell as usize];
-        let count = match t.what {
-            targets::What::Nested { larger, smaller } => {
-                format!("{} − {}", larger.name(), smaller.name())
-            }
-            targets::What::Primary { reason } => match reason.protects() {
-                rules::Protected::Denominator => "denominator".into(),
-                rules::Protected::Numerator => "numerator".into(),
-                rules::Protected::Complement => "complement".into(),
-            },
-        };
-        let round = |x: f64| (x * 1e6).round() / 1e6;
-        out.push(Exposure {
-            indicator: c.indicator.clone(),
-            period: c.period.clone(),
-            geo_code: c.geo_code,
-            group: c.group.clone(),
-            placement: c.placement.clone(),
-            count,
-            rule: t.what,
-            range: f.range.map(|(a, b)| (round(a), round(b))),
-        });
+        out.push(exposure(&published[t.cell as usize], t, f.range));
     }
     Ok(out)
+}
+
+/// The record's cell for each published cell (the true counts), checked to belong to
+/// the published files; and an exposure for every published cell the record calls
+/// primary.
+fn match_record(published: &[Cell], record: &[Cell]) -> Result<(Vec<Cell>, Vec<Exposure>)> {
+    let by_key: BTreeMap<Key, &Cell> = record.iter().map(|c| (c.key(), c)).collect();
+    if by_key.len() != published.len() {
+        return Err(Error::InputRejected(format!(
+            "the record has {} cells, the published files {}",
+            by_key.len(),
+            published.len()
+        )));
+    }
+    let mut truth_cells = Vec::with_capacity(published.len());
+    let mut out = Vec::new();
+    for p in published {
+        let r = by_key.get(&p.key()).ok_or_else(|| {
+            Error::InputRejected(format!(
+                "the record has no cell {} {} geo {} {}/{}",
+                p.indicator, p.period, p.geo_code, p.group, p.placement
+            ))
+        })?;
+        if p.suppressed != r.suppressed
+            || (!p.suppressed && (p.numerator != r.numerator || p.denominator != r.denominator))
+        {
+            return Err(Error::InputRejected(format!(
+                "the record does not belong to these files: {} {} geo {} {}/{} differs",
+                p.indicator, p.period, p.geo_code, p.group, p.placement
+            )));
+        }
+        if !p.suppressed
+            && let Some(Why::Primary(reasons)) = &r.why
+        {
+            out.push(Exposure {
+                indicator: p.indicator.clone(),
+                period: p.period.clone(),
+                geo_code: p.geo_code,
+                group: p.group.clone(),
+                placement: p.placement.clone(),
+                count: "cell".into(),
+                rule: targets::What::Primary {
+                    reason: reasons.first().copied().unwrap_or(Reason::SmallDenominator),
+                },
+                range: None,
+            });
+        }
+        truth_cells.push((*r).clone());
+    }
+    Ok((truth_cells, out))
+}
+
+/// A target of cell `c` whose range (`range`, if computed) is narrower than k.
+fn exposure(c: &Cell, t: &targets::Target, range: Option<(f64, f64)>) -> Exposure {
+    let count = match t.what {
+        targets::What::Nested { larger, smaller } => {
+            format!("{} − {}", larger.name(), smaller.name())
+        }
+        targets::What::Primary { reason } => match reason.protects() {
+            rules::Protected::Denominator => "denominator".into(),
+            rules::Protected::Numerator => "numerator".into(),
+            rules::Protected::Complement => "complement".into(),
+        },
+    };
+    let round = |x: f64| (x * 1e6).round() / 1e6;
+    Exposure {
+        indicator: c.indicator.clone(),
+        period: c.period.clone(),
+        geo_code: c.geo_code,
+        group: c.group.clone(),
+        placement: c.placement.clone(),
+        count,
+        rule: t.what,
+        range: range.map(|(a, b)| (round(a), round(b))),
+    }
 }
 
 /// The record's true counts must satisfy every row of the attacker's system (they are

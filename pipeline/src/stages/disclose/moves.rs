@@ -83,83 +83,8 @@ impl Trees {
             geo_of.push(g);
             combo_of.push(c);
         }
-        // Geography: Danmark (0) → regions → kommuner.
-        let mut geo_parent: Vec<Option<u16>> = vec![None; geos.len()];
-        for m in &codes.municipalities {
-            if let (Some(k), Some(r)) = (
-                geo_index.get(&(m.code as i32)),
-                geo_index.get(&(m.region_code as i32)),
-            ) {
-                geo_parent[*k as usize] = Some(*r);
-                geo_parent[*r as usize] = geo_index.get(&0).copied();
-            }
-        }
-        let up = |parent: &[Option<u16>], mut x: u16| {
-            let mut out = vec![x];
-            while let Some(p) = parent[x as usize] {
-                out.push(p);
-                x = p;
-            }
-            out
-        };
-        let geo_up: Vec<Vec<u16>> = (0..geos.len() as u16).map(|g| up(&geo_parent, g)).collect();
-        let is_kommune: Vec<bool> = geos.iter().map(|g| *g > 0 && *g < 1000).collect();
-        let mut kommuner_under = vec![Vec::new(); geos.len()];
-        let mut region_of = vec![u16::MAX; geos.len()];
-        for (g, chain) in geo_up.iter().enumerate() {
-            if is_kommune[g] {
-                for a in chain {
-                    kommuner_under[*a as usize].push(g as u16);
-                }
-                if chain.len() > 1 {
-                    region_of[g] = chain[1];
-                }
-            }
-        }
-        // Placements: alle → udsat, oevrige; udsat → anbragt, forebyggende; anbragt →
-        // placement groups; each group → its types.
-        let mut combo_parent: Vec<Option<u8>> = vec![None; n_combo];
-        let find = |g: &str, p: &str| combo_index.get(&(g.to_string(), p.to_string())).copied();
-        for (i, (group, placement)) in combos.iter().enumerate() {
-            combo_parent[i] = match (group.as_str(), placement.as_str()) {
-                ("alle", "alle") => None,
-                ("udsat", "alle") | ("oevrige", "alle") => find("alle", "alle"),
-                ("anbragt", "alle") | ("forebyggende", "alle") => find("udsat", "alle"),
-                ("anbragt", p) => {
-                    let group_of = codes
-                        .placements
-                        .iter()
-                        .find(|c| c.placement_type == p || c.placement_group == p);
-                    match group_of {
-                        Some(c) if c.placement_group != p => find("anbragt", &c.placement_group),
-                        _ => find("anbragt", "alle"),
-                    }
-                }
-                _ => None,
-            };
-        }
-        let combo_up: Vec<Vec<u8>> = (0..n_combo)
-            .map(|c| {
-                let mut out = vec![c as u8];
-                let mut x = c;
-                while let Some(p) = combo_parent[x] {
-                    out.push(p);
-                    x = p as usize;
-                }
-                out
-            })
-            .collect();
-        let has_child: Vec<bool> = (0..n_combo)
-            .map(|c| combo_parent.contains(&Some(c as u8)))
-            .collect();
-        let mut leaves_under = vec![Vec::new(); n_combo];
-        for (c, chain) in combo_up.iter().enumerate() {
-            if !has_child[c] {
-                for a in chain {
-                    leaves_under[*a as usize].push(c as u8);
-                }
-            }
-        }
+        let (geo_up, kommuner_under, region_of) = geo_tree(&geos, &geo_index, codes);
+        let (combo_up, leaves_under) = combo_tree(&combos, &combo_index, codes);
         Trees {
             n_combo,
             place,
@@ -176,6 +101,103 @@ impl Trees {
     fn place(&self, geo: u16, combo: u8) -> u32 {
         self.place[geo as usize * self.n_combo + combo as usize]
     }
+}
+
+/// Geography: Danmark (0) → regions → kommuner. Per geo: itself and its ancestors,
+/// the kommuner under it, and (for a kommune) its region.
+#[allow(clippy::type_complexity)]
+fn geo_tree(
+    geos: &[i32],
+    geo_index: &HashMap<i32, u16>,
+    codes: &Codes,
+) -> (Vec<Vec<u16>>, Vec<Vec<u16>>, Vec<u16>) {
+    let mut geo_parent: Vec<Option<u16>> = vec![None; geos.len()];
+    for m in &codes.municipalities {
+        if let (Some(k), Some(r)) = (
+            geo_index.get(&(m.code as i32)),
+            geo_index.get(&(m.region_code as i32)),
+        ) {
+            geo_parent[*k as usize] = Some(*r);
+            geo_parent[*r as usize] = geo_index.get(&0).copied();
+        }
+    }
+    let up = |parent: &[Option<u16>], mut x: u16| {
+        let mut out = vec![x];
+        while let Some(p) = parent[x as usize] {
+            out.push(p);
+            x = p;
+        }
+        out
+    };
+    let geo_up: Vec<Vec<u16>> = (0..geos.len() as u16).map(|g| up(&geo_parent, g)).collect();
+    let is_kommune: Vec<bool> = geos.iter().map(|g| *g > 0 && *g < 1000).collect();
+    let mut kommuner_under = vec![Vec::new(); geos.len()];
+    let mut region_of = vec![u16::MAX; geos.len()];
+    for (g, chain) in geo_up.iter().enumerate() {
+        if is_kommune[g] {
+            for a in chain {
+                kommuner_under[*a as usize].push(g as u16);
+            }
+            if chain.len() > 1 {
+                region_of[g] = chain[1];
+            }
+        }
+    }
+    (geo_up, kommuner_under, region_of)
+}
+
+/// Placements: alle → udsat, oevrige; udsat → anbragt, forebyggende; anbragt →
+/// placement groups; each group → its types. Per combo: itself and its ancestors, and
+/// the finest places under it.
+fn combo_tree(
+    combos: &[(String, String)],
+    combo_index: &HashMap<(String, String), u8>,
+    codes: &Codes,
+) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let n_combo = combos.len();
+    let mut combo_parent: Vec<Option<u8>> = vec![None; n_combo];
+    let find = |g: &str, p: &str| combo_index.get(&(g.to_string(), p.to_string())).copied();
+    for (i, (group, placement)) in combos.iter().enumerate() {
+        combo_parent[i] = match (group.as_str(), placement.as_str()) {
+            ("alle", "alle") => None,
+            ("udsat", "alle") | ("oevrige", "alle") => find("alle", "alle"),
+            ("anbragt", "alle") | ("forebyggende", "alle") => find("udsat", "alle"),
+            ("anbragt", p) => {
+                let group_of = codes
+                    .placements
+                    .iter()
+                    .find(|c| c.placement_type == p || c.placement_group == p);
+                match group_of {
+                    Some(c) if c.placement_group != p => find("anbragt", &c.placement_group),
+                    _ => find("anbragt", "alle"),
+                }
+            }
+            _ => None,
+        };
+    }
+    let combo_up: Vec<Vec<u8>> = (0..n_combo)
+        .map(|c| {
+            let mut out = vec![c as u8];
+            let mut x = c;
+            while let Some(p) = combo_parent[x] {
+                out.push(p);
+                x = p as usize;
+            }
+            out
+        })
+        .collect();
+    let has_child: Vec<bool> = (0..n_combo)
+        .map(|c| combo_parent.contains(&Some(c as u8)))
+        .collect();
+    let mut leaves_under = vec![Vec::new(); n_combo];
+    for (c, chain) in combo_up.iter().enumerate() {
+        if !has_child[c] {
+            for a in chain {
+                leaves_under[*a as usize].push(c as u8);
+            }
+        }
+    }
+    (combo_up, leaves_under)
 }
 
 /// A target's certified range around the true counts: it can rise by `up` and fall by
@@ -316,6 +338,184 @@ enum Sink<'s> {
     Options(&'s mut Vec<Evaluated>),
 }
 
+impl Sink<'_> {
+    /// Records a move found; `published` lists the published counts it changes.
+    fn push(&mut self, width: Width, touches: Vec<Touch>, published: impl FnOnce() -> Vec<u32>) {
+        match self {
+            Sink::Allowed(out) => out.push(Evaluated {
+                published: Vec::new(),
+                width,
+                touches,
+            }),
+            Sink::Options(out) => out.push(Evaluated {
+                published: published(),
+                width,
+                touches,
+            }),
+        }
+    }
+}
+
+/// What each kind of a target's population can take part in, for one move.
+#[derive(Default)]
+struct KindUses {
+    /// No count of the kind that the move changes is absent.
+    usable: [bool; W],
+    /// No count of the kind that the move changes is published.
+    movable: [bool; W],
+    /// The kind's coefficient on the target.
+    coef: [f64; W],
+    /// The published counts of the kind that the move changes.
+    costs: [Vec<u32>; W],
+}
+
+impl KindUses {
+    /// The published counts a move with `profile` changes, sorted, once each.
+    fn published(&self, profile: u8) -> Vec<u32> {
+        let mut list: Vec<u32> = (0..W)
+            .filter(|i| profile & (1 << i) != 0)
+            .flat_map(|i| self.costs[i].iter().copied())
+            .collect();
+        list.sort_unstable();
+        list.dedup();
+        list
+    }
+}
+
+/// The kinds nested above and below kind `req` (through kinds `ok` allows), as masks.
+fn nested_around(pairs: &[(usize, usize)], req: usize, ok: &dyn Fn(usize) -> bool) -> [u8; 2] {
+    let mut masks = [0u8; 2];
+    for (mask, up) in masks.iter_mut().zip([true, false]) {
+        let mut frontier: u8 = 1 << req;
+        while frontier != 0 {
+            let mut next = 0u8;
+            for &(bi, si) in pairs {
+                let (from, to) = if up { (si, bi) } else { (bi, si) };
+                if frontier & (1 << from) != 0 && ok(to) {
+                    next |= 1 << to;
+                }
+            }
+            next &= !*mask;
+            *mask |= next;
+            frontier = next;
+        }
+    }
+    masks
+}
+
+/// The finest cells a move touches: (year, place, sign), and per cell and kind of the
+/// population its (true value, lower bound).
+struct Leaves {
+    kinds: usize,
+    cells: Small<(i32, u32, f64), 8>,
+    values: [[Option<(f64, f64)>; W]; 8],
+}
+
+impl Leaves {
+    /// How far a move of the kinds in `profile` can go in direction `dir` before a
+    /// count falls below its bound or a nesting pair is broken.
+    fn capacity(&self, pairs: &[(usize, usize)], profile: u8, dir: f64) -> f64 {
+        let mut cap = f64::INFINITY;
+        for (li, &(_, _, sigma)) in self.cells.as_slice().iter().enumerate() {
+            let sign = dir * sigma;
+            let vals = &self.values[li];
+            let mut here = f64::INFINITY;
+            if sign < 0.0 {
+                for (i, v) in vals.iter().enumerate().take(self.kinds) {
+                    if profile & (1 << i) != 0
+                        && let Some((x, lower)) = v
+                    {
+                        here = here.min(x - lower);
+                    }
+                }
+            }
+            for &(bi, si) in pairs {
+                let (in_big, in_small) = (profile & (1 << bi) != 0, profile & (1 << si) != 0);
+                if in_big == in_small {
+                    continue;
+                }
+                // small − big rises when small rises alone or big falls alone.
+                let rises = if in_small { sign > 0.0 } else { sign < 0.0 };
+                if rises && let (Some((b, _)), Some((s, _))) = (vals[bi], vals[si]) {
+                    here = here.min(b - s);
+                }
+            }
+            cap = cap.min(here);
+        }
+        cap.max(0.0)
+    }
+
+    /// The widest profile in direction `dir` that contains `req`: the best of the kind
+    /// alone, with the kinds nested above it, below it, or both; then kinds `ok`
+    /// allows added greedily while one widens it. Returns (profile, capacity).
+    fn best_profile(
+        &self,
+        pairs: &[(usize, usize)],
+        req: usize,
+        [above, below]: [u8; 2],
+        dir: f64,
+        ok: &dyn Fn(usize) -> bool,
+    ) -> (u8, f64) {
+        let base: u8 = 1 << req;
+        let (mut profile, mut cap) = [base, base | above, base | below, base | above | below]
+            .into_iter()
+            .map(|p| (p, self.capacity(pairs, p, dir)))
+            .fold((base, f64::NEG_INFINITY), |best, x| {
+                if x.1 > best.1 + EPSILON { x } else { best }
+            });
+        loop {
+            let mut improved: Option<(usize, f64)> = None;
+            for i in 0..self.kinds {
+                if !ok(i) || profile & (1 << i) != 0 {
+                    continue;
+                }
+                let c = self.capacity(pairs, profile | (1 << i), dir);
+                if c > cap + EPSILON && improved.is_none_or(|(_, b)| c > b) {
+                    improved = Some((i, c));
+                }
+            }
+            match improved {
+                Some((i, c)) => {
+                    profile |= 1 << i;
+                    cap = c;
+                }
+                None => return (profile, cap),
+            }
+        }
+    }
+
+    /// How a move of `profile` in direction `dir` touches each cell, per unit.
+    fn touches(&self, pairs: &'static [(usize, usize)], profile: u8, dir: f64) -> Vec<Touch> {
+        self.cells
+            .as_slice()
+            .iter()
+            .enumerate()
+            .map(|(li, &(y, place, sigma))| {
+                let mut t = Touch {
+                    year: y,
+                    place,
+                    pairs,
+                    change: [0.0; W],
+                    value: [0.0; W],
+                    lower: [0.0; W],
+                    present: 0,
+                };
+                for (i, value) in self.values[li].iter().enumerate().take(self.kinds) {
+                    if profile & (1 << i) != 0 {
+                        t.change[i] = dir * sigma;
+                    }
+                    if let Some((x, lower)) = *value {
+                        t.value[i] = x;
+                        t.lower[i] = lower;
+                        t.present |= 1 << i;
+                    }
+                }
+                t
+            })
+            .collect()
+    }
+}
+
 /// One move: the finest cells it changes, (year, kommune, finest place, sign).
 #[derive(Debug, Clone)]
 struct Move {
@@ -385,6 +585,61 @@ impl<T: Copy + Default, const N: usize> Small<T, N> {
         &self.items[..self.len]
     }
 }
+
+impl<T: Copy + Default + PartialEq, const N: usize> Small<T, N> {
+    /// Pushes `x` unless it is there already.
+    fn push_new(&mut self, x: T) {
+        if !self.as_slice().contains(&x) {
+            self.push(x);
+        }
+    }
+    /// The position of `x` (0 when absent).
+    fn slot(&self, x: T) -> usize {
+        self.as_slice().iter().position(|a| *a == x).unwrap_or(0)
+    }
+}
+
+/// Calls `f` with each move pattern from the finest cell (`l`, `c`) in year `y` (and,
+/// when `time` is some other year of its window, against the same cells there): the
+/// cell alone (everything above it moves: wide when allowed), diagonals with another
+/// kommune, another finest place, or both, and rectangles of two kommuner × two finest
+/// places. Returns true when `f` said stop.
+fn each_pattern(
+    (y, time): (i32, Option<i32>),
+    (l, c): (u16, u8),
+    geo: &Small<u16, 10>,
+    leaf: &Small<u8, 8>,
+    f: &mut dyn FnMut(&Move) -> bool,
+) -> bool {
+    let mut emit = |cells: &[(u16, u8, f64)]| {
+        let mut m = Move {
+            cells: Small::new(),
+        };
+        for &(l, c, s) in cells {
+            m.cells.push((y, l, c, s));
+        }
+        if let Some(y2) = time {
+            for &(l, c, s) in cells {
+                m.cells.push((y2, l, c, -s));
+            }
+        }
+        f(&m)
+    };
+    let (geo, leaf) = (geo.as_slice(), leaf.as_slice());
+    emit(&[(l, c, 1.0)])
+        || geo.iter().any(|&l2| emit(&[(l, c, 1.0), (l2, c, -1.0)]))
+        || leaf.iter().any(|&c2| emit(&[(l, c, 1.0), (l, c2, -1.0)]))
+        || geo.iter().any(|&l2| {
+            leaf.iter()
+                .any(|&c2| emit(&[(l, c, 1.0), (l, c2, -1.0), (l2, c, -1.0), (l2, c2, 1.0)]))
+        })
+        || leaf
+            .iter()
+            .any(|&c2| geo.iter().any(|&l2| emit(&[(l, c, 1.0), (l2, c2, -1.0)])))
+}
+
+/// The counts a move changes: (years, year, geo, combo, coefficient).
+type Changed = Small<(u8, i32, u16, u8, f64), 256>;
 
 /// Keeps the N largest (value, code) pairs, largest first (ties: smaller code first).
 fn keep_largest<const N: usize>(list: &mut Small<(f64, u16), N>, x: (f64, u16)) {
@@ -459,52 +714,85 @@ impl<'a> Moves<'a> {
     /// whichever other kind of the population widens the move most, while any does.
     /// With `options` none, only kinds whose changed counts are all withheld take part
     /// (a certificate); otherwise every kind may, and each option found is pushed with
-    /// the published counts it changes. Returns the best certified width.
+    /// the published counts it changes.
     fn evaluate(&self, form: Form, m: &Move, known: &[Option<f64>], sink: &mut Sink) {
+        let Some(changed) = self.changed_counts(m) else {
+            return;
+        };
+        let target = match form {
+            Form::One(a) => (a, u32::MAX),
+            Form::Diff(a, b) => (a, b),
+        };
+        let kind = self.model.system_of(target.0).0;
+        let kinds = kind.population();
+        let pairs = kind.nesting();
+        let collect = matches!(sink, Sink::Options(_));
+        let uses = self.kind_uses(kinds, target, m, changed.as_slice(), known, collect);
+        let leaves = self.leaves(m, kinds);
+        for &(req, forbid) in self.variants(form, kinds).as_slice() {
+            if !uses.usable[req] || uses.coef[req].abs() < 0.5 {
+                continue;
+            }
+            for only_movable in [true, false] {
+                if (only_movable && !uses.movable[req]) || (!only_movable && !collect) {
+                    continue;
+                }
+                let ok = |i: usize| {
+                    Some(i) != forbid
+                        && if only_movable {
+                            uses.movable[i]
+                        } else {
+                            uses.usable[i]
+                        }
+                };
+                let around = nested_around(pairs, req, &ok);
+                for dir in [1.0f64, -1.0] {
+                    let (profile, cap) = leaves.best_profile(pairs, req, around, dir, &ok);
+                    if cap <= 0.0 {
+                        continue;
+                    }
+                    // Which way the target goes when the move goes `dir`.
+                    let width = if (uses.coef[req] > 0.0) == (dir > 0.0) {
+                        Width { up: cap, down: 0.0 }
+                    } else {
+                        Width { up: 0.0, down: cap }
+                    };
+                    let touches = leaves.touches(pairs, profile, dir);
+                    sink.push(width, touches, || uses.published(profile));
+                }
+            }
+        }
+    }
+
+    /// The counts a move changes: (years, year, geo, combo, coefficient), each finest
+    /// cell's ancestors, with what cancels left out; the windows follow their years.
+    /// None when the move is too large to be tracked.
+    fn changed_counts(&self, m: &Move) -> Option<Changed> {
         let t = &self.trees;
-        // The counts the move changes: (years, year, geo, combo, coefficient), each
-        // finest cell's ancestors, with what cancels left out; the windows follow their
-        // years.
         let mut years_seen: Small<i32, 2> = Small::new();
         let mut geos_seen: Small<u16, 8> = Small::new();
         let mut combos_seen: Small<u8, 16> = Small::new();
         for &(y, l, c, _) in m.cells.as_slice() {
-            if !years_seen.as_slice().contains(&y) {
-                years_seen.push(y);
-            }
-            for &g in &t.geo_up[l as usize] {
-                if !geos_seen.as_slice().contains(&g) {
-                    geos_seen.push(g);
-                }
-            }
-            for &q in &t.combo_up[c as usize] {
-                if !combos_seen.as_slice().contains(&q) {
-                    combos_seen.push(q);
-                }
-            }
+            years_seen.push_new(y);
+            t.geo_up[l as usize]
+                .iter()
+                .for_each(|g| geos_seen.push_new(*g));
+            t.combo_up[c as usize]
+                .iter()
+                .for_each(|q| combos_seen.push_new(*q));
         }
-        let slot = |xs: &[u16], x: u16| xs.iter().position(|a| *a == x).unwrap_or(0);
         let mut grid = [[[0.0f64; 16]; 8]; 2];
         for &(y, l, c, sign) in m.cells.as_slice() {
-            let ys = years_seen
-                .as_slice()
-                .iter()
-                .position(|a| *a == y)
-                .unwrap_or(0);
+            let ys = years_seen.slot(y);
             for &g in &t.geo_up[l as usize] {
-                let gs = slot(geos_seen.as_slice(), g);
+                let gs = geos_seen.slot(g);
                 for &q in &t.combo_up[c as usize] {
-                    let qs = combos_seen
-                        .as_slice()
-                        .iter()
-                        .position(|a| *a == q)
-                        .unwrap_or(0);
-                    grid[ys][gs][qs] += sign;
+                    grid[ys][gs][combos_seen.slot(q)] += sign;
                 }
             }
         }
         // Windows: the sum of their years' changes (two years of one window cancel).
-        let mut merged: Small<(u8, i32, u16, u8, f64), 256> = Small::new();
+        let mut merged: Changed = Small::new();
         let two_years = years_seen.len == 2;
         for (ys, &y) in years_seen.as_slice().iter().enumerate() {
             for (gs, &g) in geos_seen.as_slice().iter().enumerate() {
@@ -522,36 +810,33 @@ impl<'a> Moves<'a> {
                 }
             }
         }
-        if merged.full || geos_seen.full || combos_seen.full || years_seen.full {
-            return;
-        }
-        let merged = merged.as_slice();
-        let (fa, fb) = match form {
-            Form::One(a) => (a, u32::MAX),
-            Form::Diff(a, b) => (a, b),
-        };
-        let kind = self.model.system_of(fa).0;
-        let kinds = kind.population();
-        // Nesting pairs as positions in `kinds`.
-        let pairs = kind.nesting();
-        // Per kind of the population: usable (no absent count changes), movable (no
-        // published count changes), its coefficient on the target, the published
-        // counts it changes.
-        let mut usable = [false; W];
-        let mut movable = [false; W];
-        let mut coef = [0.0f64; W];
-        let mut costs: [Vec<u32>; W] = Default::default();
-        let collect = matches!(sink, Sink::Options(_));
+        let full = merged.full || geos_seen.full || combos_seen.full || years_seen.full;
+        (!full).then_some(merged)
+    }
+
+    /// Per kind of the population: usable (no absent count changes), movable (no
+    /// published count changes), its coefficient on the target (a, b: the target is
+    /// a − b), the published counts it changes (only when `collect`).
+    fn kind_uses(
+        &self,
+        kinds: &[Kind],
+        (fa, fb): (u32, u32),
+        m: &Move,
+        changed: &[(u8, i32, u16, u8, f64)],
+        known: &[Option<f64>],
+        collect: bool,
+    ) -> KindUses {
+        let mut uses = KindUses::default();
         let first_year = m.cells.as_slice().first().map_or(0, |c| c.0);
         'kinds: for (i, &kind) in kinds.iter().enumerate() {
             if self.system(kind, 1, first_year).is_none() {
                 continue;
             }
-            for &(years, year, g, q, c) in merged {
+            for &(years, year, g, q, c) in changed {
                 let Some(s) = self.system(kind, years, year) else {
                     continue;
                 };
-                let place = t.place(g, q);
+                let place = self.trees.place(g, q);
                 if place == u32::MAX {
                     continue 'kinds;
                 }
@@ -563,68 +848,47 @@ impl<'a> Moves<'a> {
                     if !collect {
                         continue 'kinds;
                     }
-                    costs[i].push(v);
+                    uses.costs[i].push(v);
                 }
                 if v == fa {
-                    coef[i] += c;
+                    uses.coef[i] += c;
                 } else if v == fb {
-                    coef[i] -= c;
+                    uses.coef[i] -= c;
                 }
             }
-            usable[i] = true;
-            movable[i] = costs[i].is_empty();
+            uses.usable[i] = true;
+            uses.movable[i] = uses.costs[i].is_empty();
         }
-        // The finest cells the move touches: (year, place, sign).
-        let mut leaves: Small<(i32, u32, f64), 8> = Small::new();
+        uses
+    }
+
+    /// The finest cells a move touches, with each kind's true value and lower bound
+    /// there.
+    fn leaves(&self, m: &Move, kinds: &'static [Kind]) -> Leaves {
+        let mut leaves = Leaves {
+            kinds: kinds.len(),
+            cells: Small::new(),
+            values: [[None; W]; 8],
+        };
         for &(y, l, c, sign) in m.cells.as_slice() {
-            leaves.push((y, t.place(l, c), sign));
+            leaves.cells.push((y, self.trees.place(l, c), sign));
         }
-        // Values at those cells, per kind: (value, lower bound).
-        let mut values: [[Option<(f64, f64)>; W]; 8] = [[None; W]; 8];
-        for (li, &(y, place, _)) in leaves.as_slice().iter().enumerate() {
+        for (li, &(y, place, _)) in leaves.cells.as_slice().iter().enumerate() {
             for (i, &kind) in kinds.iter().enumerate() {
                 if let Some(v) = self.var(kind, 1, y, place)
                     && let Some(x) = self.truth[v as usize]
                 {
-                    values[li][i] = Some((x, self.model.lower[v as usize].max(0.0)));
+                    leaves.values[li][i] = Some((x, self.model.lower[v as usize].max(0.0)));
                 }
             }
         }
-        // How far the profile can move `dir`, and at which cells that is limited.
-        let capacity = |profile: u8, dir: f64| -> (f64, u8) {
-            let mut cap = f64::INFINITY;
-            let limited = 0u8;
-            for (li, &(_, _, sigma)) in leaves.as_slice().iter().enumerate() {
-                let sign = dir * sigma;
-                let vals = &values[li];
-                let mut here = f64::INFINITY;
-                if sign < 0.0 {
-                    for (i, v) in vals.iter().enumerate().take(kinds.len()) {
-                        if profile & (1 << i) != 0
-                            && let Some((x, lower)) = v
-                        {
-                            here = here.min(x - lower);
-                        }
-                    }
-                }
-                for &(bi, si) in pairs {
-                    let (in_big, in_small) = (profile & (1 << bi) != 0, profile & (1 << si) != 0);
-                    if in_big == in_small {
-                        continue;
-                    }
-                    // small − big rises when small rises alone or big falls alone.
-                    let rises = if in_small { sign > 0.0 } else { sign < 0.0 };
-                    if rises && let (Some((b, _)), Some((s, _))) = (vals[bi], vals[si]) {
-                        here = here.min(b - s);
-                    }
-                }
-                cap = cap.min(here);
-            }
-            (cap.max(0.0), limited)
-        };
-        // Variants: which kind carries the target (a difference: one side or the other,
-        // never both).
-        let mut variants: Small<(usize, Option<usize>), 2> = Small::new();
+        leaves
+    }
+
+    /// Which kind carries the target: (required, forbidden). A difference is carried
+    /// by one side or the other, never both.
+    fn variants(&self, form: Form, kinds: &[Kind]) -> Small<(usize, Option<usize>), 2> {
+        let mut variants = Small::new();
         let index = |v: u32| kinds.iter().position(|k| *k == self.model.system_of(v).0);
         match form {
             Form::One(a) => {
@@ -639,121 +903,7 @@ impl<'a> Moves<'a> {
                 }
             }
         }
-        for &(req, forbid) in variants.as_slice() {
-            if !usable[req] || coef[req].abs() < 0.5 {
-                continue;
-            }
-            for only_movable in [true, false] {
-                if (only_movable && !movable[req]) || (!only_movable && !collect) {
-                    continue;
-                }
-                let ok = |i: usize| if only_movable { movable[i] } else { usable[i] };
-                // The kinds nested above and below the target's kind (usable ones).
-                let (mut above, mut below): (u8, u8) = (0, 0);
-                for (dir_mask, up) in [(&mut above, true), (&mut below, false)] {
-                    let mut frontier: u8 = 1 << req;
-                    while frontier != 0 {
-                        let mut next = 0u8;
-                        for &(bi, si) in pairs {
-                            let (from, to) = if up { (si, bi) } else { (bi, si) };
-                            if frontier & (1 << from) != 0 && ok(to) && Some(to) != forbid {
-                                next |= 1 << to;
-                            }
-                        }
-                        next &= !*dir_mask;
-                        *dir_mask |= next;
-                        frontier = next;
-                    }
-                }
-                for dir in [1.0f64, -1.0] {
-                    // Start from the best of: the kind alone, with what is above it, with
-                    // what is below it, with both; then add kinds greedily.
-                    let base: u8 = 1 << req;
-                    let (mut profile, mut cap) =
-                        [base, base | above, base | below, base | above | below]
-                            .into_iter()
-                            .map(|p| (p, capacity(p, dir).0))
-                            .fold((base, f64::NEG_INFINITY), |best, x| {
-                                if x.1 > best.1 + EPSILON { x } else { best }
-                            });
-                    loop {
-                        let mut improved: Option<(usize, f64)> = None;
-                        for i in 0..kinds.len() {
-                            if !ok(i) || profile & (1 << i) != 0 || Some(i) == forbid {
-                                continue;
-                            }
-                            let c = capacity(profile | (1 << i), dir).0;
-                            if c > cap + EPSILON && improved.is_none_or(|(_, b)| c > b) {
-                                improved = Some((i, c));
-                            }
-                        }
-                        match improved {
-                            Some((i, c)) => {
-                                profile |= 1 << i;
-                                cap = c;
-                            }
-                            None => break,
-                        }
-                    }
-                    if cap <= 0.0 {
-                        continue;
-                    }
-                    let touches: Vec<Touch> = leaves
-                        .as_slice()
-                        .iter()
-                        .enumerate()
-                        .map(|(li, &(y, place, sigma))| {
-                            let mut t = Touch {
-                                year: y,
-                                place,
-                                pairs,
-                                change: [0.0; W],
-                                value: [0.0; W],
-                                lower: [0.0; W],
-                                present: 0,
-                            };
-                            for (i, value) in values[li].iter().enumerate().take(kinds.len()) {
-                                if profile & (1 << i) != 0 {
-                                    t.change[i] = dir * sigma;
-                                }
-                                if let Some((x, lower)) = *value {
-                                    t.value[i] = x;
-                                    t.lower[i] = lower;
-                                    t.present |= 1 << i;
-                                }
-                            }
-                            t
-                        })
-                        .collect();
-                    // Which way the target goes when the move goes `dir`.
-                    let width = if (coef[req] > 0.0) == (dir > 0.0) {
-                        Width { up: cap, down: 0.0 }
-                    } else {
-                        Width { up: 0.0, down: cap }
-                    };
-                    match sink {
-                        Sink::Allowed(out) => out.push(Evaluated {
-                            published: Vec::new(),
-                            width,
-                            touches,
-                        }),
-                        Sink::Options(out) => {
-                            let mut list: Vec<u32> = (0..kinds.len())
-                                .filter(|i| profile & (1 << i) != 0)
-                                .flat_map(|i| costs[i].iter().copied())
-                                .collect();
-                            list.sort_unstable();
-                            list.dedup();
-                            out.push(Evaluated {
-                                published: list,
-                                width,
-                                touches,
-                            });
-                        }
-                    }
-                }
-            }
-        }
+        variants
     }
 
     /// Calls `f` with every move worth trying for a target, in a fixed order, until `f`
@@ -767,154 +917,136 @@ impl<'a> Moves<'a> {
         let place = v as usize % self.model.places.len();
         let t = &self.trees;
         let (g, q) = (t.geo_of[place], t.combo_of[place]);
-        let start_years: Small<i32, 3> = {
-            let mut s = Small::new();
-            if years == 3 {
-                (year - 2..=year).for_each(|y| s.push(y));
-            } else {
-                s.push(year);
-            }
-            s
+        let start_years = if years == 3 {
+            year - 2..=year
+        } else {
+            year..=year
         };
-        let inside = &t.kommuner_under[g as usize];
-        let inside_leaves = &t.leaves_under[q as usize];
-        let exists = |y: i32, l: u16, c: u8| {
-            self.var(kind, 1, y, t.place(l, c))
-                .is_some_and(|v| self.model.carried[v as usize])
-        };
-        let value = |y: i32, l: u16, c: u8| {
-            self.var(kind, 1, y, t.place(l, c))
-                .and_then(|v| self.truth[v as usize])
-                .unwrap_or(0.0)
-        };
-        for &y in start_years.as_slice() {
-            // Starts: the largest finest cells under the target.
-            let mut cells: Vec<(f64, u16, u8)> = Vec::new();
-            for &l in inside {
-                for &c in inside_leaves {
-                    if exists(y, l, c) {
-                        cells.push((value(y, l, c), l, c));
-                    }
-                }
-            }
-            cells.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-            cells.truncate(if inside.len() > 1 { 8 } else { 3 });
-            // Other years of the window (the window then stays as it is).
-            let mut times: Small<Option<i32>, 3> = Small::new();
-            times.push(None);
-            if years == 1 && self.system(kind, 3, window_end(y)).is_some() {
-                let end = window_end(y);
-                (end - 2..=end)
-                    .filter(|x| *x != y)
-                    .for_each(|x| times.push(Some(x)));
-            }
-            for &(_, l, c) in &cells {
-                // Kommuner outside the target's own area: the same region first, then
-                // two of other regions. Those whose cell is withheld already come first
-                // (largest first), so that a move costs nothing where it can; then the
-                // largest of the region (most room), which are not taken first so that
-                // not every small kommune's move runs through the big ones.
-                let region = t.region_of[l as usize];
-                let land = t.geo_up[l as usize].last().copied().unwrap_or(0);
-                let mut near_withheld: Small<(f64, u16), 5> = Small::new();
-                let mut near: Small<(f64, u16), 3> = Small::new();
-                let mut far: Small<(f64, u16), 2> = Small::new();
-                for &o in &t.kommuner_under[land as usize] {
-                    if inside.contains(&o) {
-                        continue;
-                    }
-                    let x = value(y, o, c);
-                    if t.region_of[o as usize] == region {
-                        let withheld = self
-                            .var(kind, 1, y, t.place(o, c))
-                            .is_some_and(|v| known[v as usize].is_none());
-                        if withheld {
-                            keep_largest(&mut near_withheld, (x, o));
-                        }
-                        keep_largest(&mut near, (x, o));
-                    } else {
-                        keep_largest(&mut far, (x, o));
-                    }
-                }
-                let mut geo: Small<u16, 10> = Small::new();
-                for k in near_withheld
-                    .as_slice()
-                    .iter()
-                    .chain(near.as_slice())
-                    .chain(far.as_slice())
-                {
-                    if !geo.as_slice().contains(&k.1) {
-                        geo.push(k.1);
-                    }
-                }
-                // Finest places outside the target's placement: the nearest first.
-                let root = t.combo_up[c as usize].last().copied().unwrap_or(0);
-                let mut others: Vec<(usize, u8)> = t.leaves_under[root as usize]
-                    .iter()
-                    .filter(|x| !inside_leaves.contains(x))
-                    .map(|x| {
-                        let distance = t.combo_up[*x as usize]
-                            .iter()
-                            .position(|a| t.combo_up[c as usize].contains(a))
-                            .unwrap_or(usize::MAX);
-                        (distance, *x)
-                    })
-                    .collect();
-                others.sort();
-                let mut leaf: Small<u8, 8> = Small::new();
-                others.iter().take(8).for_each(|x| leaf.push(x.1));
+        for y in start_years {
+            let times = self.other_years(kind, years, y);
+            for (_, l, c) in self.start_cells(kind, y, g, q) {
+                let geo = self.partner_kommuner(kind, y, (l, c), g, known);
+                let leaf = self.partner_places(c, q);
                 for &time in times.as_slice() {
-                    // Each pattern, then against another year of the window.
-                    let emit = |cells: &[(u16, u8, f64)], f: &mut dyn FnMut(&Move) -> bool| {
-                        let mut m = Move {
-                            cells: Small::new(),
-                        };
-                        for &(l, c, s) in cells {
-                            m.cells.push((y, l, c, s));
-                        }
-                        if let Some(y2) = time {
-                            for &(l, c, s) in cells {
-                                m.cells.push((y2, l, c, -s));
-                            }
-                        }
-                        f(&m)
-                    };
-                    // The cell alone (everything above it moves: wide when allowed).
-                    if emit(&[(l, c, 1.0)], f) {
+                    if each_pattern((y, time), (l, c), &geo, &leaf, f) {
                         return;
-                    }
-                    // Diagonals: another kommune, another finest place, or both.
-                    for &l2 in geo.as_slice() {
-                        if emit(&[(l, c, 1.0), (l2, c, -1.0)], f) {
-                            return;
-                        }
-                    }
-                    for &c2 in leaf.as_slice() {
-                        if emit(&[(l, c, 1.0), (l, c2, -1.0)], f) {
-                            return;
-                        }
-                    }
-                    // Rectangles: two kommuner × two finest places.
-                    for &l2 in geo.as_slice() {
-                        for &c2 in leaf.as_slice() {
-                            if emit(
-                                &[(l, c, 1.0), (l, c2, -1.0), (l2, c, -1.0), (l2, c2, 1.0)],
-                                f,
-                            ) {
-                                return;
-                            }
-                        }
-                    }
-                    for &c2 in leaf.as_slice() {
-                        for &l2 in geo.as_slice() {
-                            if emit(&[(l, c, 1.0), (l2, c2, -1.0)], f) {
-                                return;
-                            }
-                        }
                     }
                 }
             }
         }
+    }
+
+    /// The truth of kind `kind`'s finest cell (year, kommune, finest place); 0 when it
+    /// has none.
+    fn finest_value(&self, kind: Kind, y: i32, l: u16, c: u8) -> f64 {
+        self.var(kind, 1, y, self.trees.place(l, c))
+            .and_then(|v| self.truth[v as usize])
+            .unwrap_or(0.0)
+    }
+
+    /// Where moves start: the largest existing finest cells under (geo `g`, combo `q`)
+    /// in year `y`, as (value, kommune, finest place).
+    fn start_cells(&self, kind: Kind, y: i32, g: u16, q: u8) -> Vec<(f64, u16, u8)> {
+        let t = &self.trees;
+        let inside = &t.kommuner_under[g as usize];
+        let mut cells: Vec<(f64, u16, u8)> = Vec::new();
+        for &l in inside {
+            for &c in &t.leaves_under[q as usize] {
+                let exists = self
+                    .var(kind, 1, y, t.place(l, c))
+                    .is_some_and(|v| self.model.carried[v as usize]);
+                if exists {
+                    cells.push((self.finest_value(kind, y, l, c), l, c));
+                }
+            }
+        }
+        cells.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        cells.truncate(if inside.len() > 1 { 8 } else { 3 });
+        cells
+    }
+
+    /// The year a move's pattern is taken against: none, then each other year of the
+    /// yearly cell's three-year window (the window then stays as it is).
+    fn other_years(&self, kind: Kind, years: u8, y: i32) -> Small<Option<i32>, 3> {
+        let mut times: Small<Option<i32>, 3> = Small::new();
+        times.push(None);
+        if years == 1 && self.system(kind, 3, window_end(y)).is_some() {
+            let end = window_end(y);
+            (end - 2..=end)
+                .filter(|x| *x != y)
+                .for_each(|x| times.push(Some(x)));
+        }
+        times
+    }
+
+    /// Kommuner outside the target's own area (geo `g`) to move against, for the
+    /// finest cell (`l`, `c`): the same region first, then two of other regions. Those
+    /// whose cell is withheld already come first (largest first), so that a move costs
+    /// nothing where it can; then the largest of the region (most room), which are not
+    /// taken first so that not every small kommune's move runs through the big ones.
+    fn partner_kommuner(
+        &self,
+        kind: Kind,
+        y: i32,
+        (l, c): (u16, u8),
+        g: u16,
+        known: &[Option<f64>],
+    ) -> Small<u16, 10> {
+        let t = &self.trees;
+        let inside = &t.kommuner_under[g as usize];
+        let region = t.region_of[l as usize];
+        let land = t.geo_up[l as usize].last().copied().unwrap_or(0);
+        let mut near_withheld: Small<(f64, u16), 5> = Small::new();
+        let mut near: Small<(f64, u16), 3> = Small::new();
+        let mut far: Small<(f64, u16), 2> = Small::new();
+        for &o in &t.kommuner_under[land as usize] {
+            if inside.contains(&o) {
+                continue;
+            }
+            let x = self.finest_value(kind, y, o, c);
+            if t.region_of[o as usize] == region {
+                let withheld = self
+                    .var(kind, 1, y, t.place(o, c))
+                    .is_some_and(|v| known[v as usize].is_none());
+                if withheld {
+                    keep_largest(&mut near_withheld, (x, o));
+                }
+                keep_largest(&mut near, (x, o));
+            } else {
+                keep_largest(&mut far, (x, o));
+            }
+        }
+        let mut geo: Small<u16, 10> = Small::new();
+        near_withheld
+            .as_slice()
+            .iter()
+            .chain(near.as_slice())
+            .chain(far.as_slice())
+            .for_each(|k| geo.push_new(k.1));
+        geo
+    }
+
+    /// Finest places outside the target's placement `q` to move against, for the
+    /// finest place `c`: the nearest in the placement tree first, at most eight.
+    fn partner_places(&self, c: u8, q: u8) -> Small<u8, 8> {
+        let t = &self.trees;
+        let inside_leaves = &t.leaves_under[q as usize];
+        let root = t.combo_up[c as usize].last().copied().unwrap_or(0);
+        let mut others: Vec<(usize, u8)> = t.leaves_under[root as usize]
+            .iter()
+            .filter(|x| !inside_leaves.contains(x))
+            .map(|x| {
+                let distance = t.combo_up[*x as usize]
+                    .iter()
+                    .position(|a| t.combo_up[c as usize].contains(a))
+                    .unwrap_or(usize::MAX);
+                (distance, *x)
+            })
+            .collect();
+        others.sort();
+        let mut leaf: Small<u8, 8> = Small::new();
+        others.iter().take(8).for_each(|x| leaf.push(x.1));
+        leaf
     }
 
     /// The width certified for a target by allowed moves alone (every count they change

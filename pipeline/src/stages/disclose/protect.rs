@@ -73,6 +73,67 @@ struct Undo {
     vars: Vec<(u32, f64)>,
 }
 
+impl<'m> State<'m> {
+    /// The state before secondary withholding: the primary cells withheld; the counts
+    /// a fixed published cell publishes frozen.
+    fn new(model: &'m Model, cells: &[Cell], fixed: &[bool]) -> Result<State<'m>> {
+        let withheld: Vec<bool> = cells.iter().map(|c| c.suppressed).collect();
+        let known = model.knowledge(cells, &withheld)?.value;
+        let open: Vec<u32> = (0..model.vars())
+            .map(|v| {
+                model
+                    .var_cells
+                    .get(v)
+                    .iter()
+                    .filter(|c| !withheld[**c as usize])
+                    .count() as u32
+            })
+            .collect();
+        let mut frozen = vec![false; model.vars()];
+        for (c, cell) in cells.iter().enumerate() {
+            if fixed[c] && !cell.suppressed {
+                for v in model.cell_vars[c].published() {
+                    frozen[v as usize] = true;
+                }
+            }
+        }
+        let costs = cells
+            .iter()
+            .map(|c| {
+                cost(
+                    c.geo_code,
+                    &c.group,
+                    &c.placement,
+                    c.denominator.unwrap_or(0),
+                )
+            })
+            .collect();
+        Ok(State {
+            model,
+            withheld,
+            open,
+            known,
+            frozen,
+            costs,
+        })
+    }
+
+    /// The published counts of every cell that is not fixed and not withheld (those
+    /// not frozen), sorted, once each.
+    fn all_new_published(&self, cells: &[Cell], fixed: &[bool]) -> Vec<u32> {
+        let mut vars: Vec<u32> = cells
+            .iter()
+            .enumerate()
+            .filter(|(c, cell)| !fixed[*c] && !self.withheld[*c] && !cell.suppressed)
+            .flat_map(|(c, _)| self.model.cell_vars[c].published())
+            .filter(|v| !self.frozen[*v as usize])
+            .collect();
+        vars.sort_unstable();
+        vars.dedup();
+        vars
+    }
+}
+
 impl State<'_> {
     /// What withholding a published count costs: the cells that still publish it.
     fn freeing_cost(&self, var: u32) -> u64 {
@@ -169,23 +230,61 @@ pub fn protect_with(
     if parts.len() == 1 && parts[0].len() == cells.len() {
         return protect_part(cells, fixed, k, codes, threads);
     }
-    // Largest parts first, so that the threads finish together.
+    let out = protect_parts(cells, fixed, &parts, k, codes, threads)?;
+    let mut stats = Stats::default();
+    for (idx, done) in parts.iter().zip(out) {
+        let Some((part, s)) = done else {
+            return Err(Error::Internal(
+                "disclosure control: a part was not protected".into(),
+            ));
+        };
+        stats.targets += s.targets;
+        stats.certified_as_found += s.certified_as_found;
+        stats.moves_opened += s.moves_opened;
+        for (i, c) in idx.iter().zip(part) {
+            cells[*i].suppressed = c.suppressed;
+            cells[*i].why = c.why;
+        }
+    }
+    tracing::info!(
+        parts = parts.len(),
+        targets = stats.targets,
+        certified_as_found = stats.certified_as_found,
+        moves_opened = stats.moves_opened,
+        withheld = cells.iter().filter(|c| c.suppressed).count(),
+        "disclosure control done"
+    );
+    Ok(stats)
+}
+
+/// A part's cells as protected, and its statistics.
+type PartDone = (Vec<Cell>, Stats);
+
+/// Protects each of `parts` (cell positions) on its own, on `threads` threads, the
+/// largest first so that the threads finish together. Returns each part's cells and
+/// statistics in the parts' order; the first failing part in that order decides the
+/// error, whatever the threads.
+fn protect_parts(
+    cells: &[Cell],
+    fixed: &[bool],
+    parts: &[Vec<usize>],
+    k: i64,
+    codes: &Codes,
+    threads: usize,
+) -> Result<Vec<Option<PartDone>>> {
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by_key(|i| std::cmp::Reverse(parts[*i].len()));
     /// One part's cells and which of them are fixed.
     type Job = (Vec<Cell>, Vec<bool>);
-    let jobs: Vec<Job> = parts
+    let jobs: Vec<std::sync::Mutex<Option<Job>>> = parts
         .iter()
         .map(|idx| {
-            (
+            let job: Job = (
                 idx.iter().map(|i| cells[*i].clone()).collect(),
                 idx.iter().map(|i| fixed[*i]).collect(),
-            )
+            );
+            std::sync::Mutex::new(Some(job))
         })
-        .collect();
-    let jobs: Vec<std::sync::Mutex<Option<Job>>> = jobs
-        .into_iter()
-        .map(|j| std::sync::Mutex::new(Some(j)))
         .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     type Done = (usize, Result<(Vec<Cell>, Stats)>);
@@ -226,8 +325,7 @@ pub fn protect_with(
         }
         all
     });
-    let mut out: Vec<Option<(Vec<Cell>, Stats)>> = (0..parts.len()).map(|_| None).collect();
-    // The first failing part in the parts' order decides the error, whatever the threads.
+    let mut out: Vec<Option<PartDone>> = (0..parts.len()).map(|_| None).collect();
     let mut failed: Vec<(usize, Error)> = Vec::new();
     for (i, r) in results {
         match r {
@@ -237,33 +335,10 @@ pub fn protect_with(
         }
     }
     failed.sort_by_key(|f| f.0);
-    if let Some((_, e)) = failed.into_iter().next() {
-        return Err(e);
+    match failed.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(out),
     }
-    let mut stats = Stats::default();
-    for (idx, done) in parts.iter().zip(out) {
-        let Some((part, s)) = done else {
-            return Err(Error::Internal(
-                "disclosure control: a part was not protected".into(),
-            ));
-        };
-        stats.targets += s.targets;
-        stats.certified_as_found += s.certified_as_found;
-        stats.moves_opened += s.moves_opened;
-        for (i, c) in idx.iter().zip(part) {
-            cells[*i].suppressed = c.suppressed;
-            cells[*i].why = c.why;
-        }
-    }
-    tracing::info!(
-        parts = parts.len(),
-        targets = stats.targets,
-        certified_as_found = stats.certified_as_found,
-        moves_opened = stats.moves_opened,
-        withheld = cells.iter().filter(|c| c.suppressed).count(),
-        "disclosure control done"
-    );
-    Ok(stats)
 }
 
 /// The independent parts of the attacker's system: cell positions grouped by population
@@ -306,45 +381,7 @@ fn protect_part(
     let truth = model.truth(cells)?;
     let targets = targets(&model, cells, &truth, k);
     let moves = Moves::new(&model, codes, &truth);
-    let withheld: Vec<bool> = cells.iter().map(|c| c.suppressed).collect();
-    let known = model.knowledge(cells, &withheld)?.value;
-    let open: Vec<u32> = (0..model.vars())
-        .map(|v| {
-            model
-                .var_cells
-                .get(v)
-                .iter()
-                .filter(|c| !withheld[**c as usize])
-                .count() as u32
-        })
-        .collect();
-    // The counts a fixed published cell publishes: never to be withheld.
-    let mut frozen = vec![false; model.vars()];
-    for (c, cell) in cells.iter().enumerate() {
-        if fixed[c] && !cell.suppressed {
-            for v in model.cell_vars[c].published() {
-                frozen[v as usize] = true;
-            }
-        }
-    }
-    let mut state = State {
-        model: &model,
-        withheld,
-        open,
-        known,
-        frozen,
-        costs: cells
-            .iter()
-            .map(|c| {
-                cost(
-                    c.geo_code,
-                    &c.group,
-                    &c.placement,
-                    c.denominator.unwrap_or(0),
-                )
-            })
-            .collect(),
-    };
+    let mut state = State::new(&model, cells, fixed)?;
     let mut stats = Stats {
         targets: targets.len(),
         ..Stats::default()
@@ -379,18 +416,7 @@ fn protect_part(
                             target = %describe_target(&model, t),
                             "disclosure control: no move without a released cell; every new cell of this part is withheld"
                         );
-                        let mut vars: Vec<u32> = cells
-                            .iter()
-                            .enumerate()
-                            .filter(|(c, cell)| {
-                                !fixed[*c] && !state.withheld[*c] && !cell.suppressed
-                            })
-                            .flat_map(|(c, _)| model.cell_vars[c].published())
-                            .filter(|v| !state.frozen[*v as usize])
-                            .collect();
-                        vars.sort_unstable();
-                        vars.dedup();
-                        vars
+                        state.all_new_published(cells, fixed)
                     }
                     None => return Err(cannot(&model, cells, t, width)),
                 };

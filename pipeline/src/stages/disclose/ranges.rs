@@ -88,54 +88,68 @@ struct Component {
 
 impl Check<'_> {
     pub fn run(&self) -> Result<Checked> {
+        let mut out = Checked::default();
+        let components = self.components(&mut out.failing);
+        out.components = components.len();
+        for r in self.check_components(&components)? {
+            let (failing, lps) = r?;
+            out.lps += lps;
+            out.failing.extend(failing);
+        }
+        out.failing.sort_by_key(|f| f.target);
+        Ok(out)
+    }
+
+    fn unknown(&self, v: u32) -> bool {
+        self.known.value[v as usize].is_none()
+    }
+
+    /// The connected components (withheld counts linked by rows, and the two sides of a
+    /// difference) that hold a target, in the order of their smallest count. A target
+    /// whose counts are all published fails at once, into `failing`: its range is a
+    /// point.
+    fn components(&self, failing: &mut Vec<Finding>) -> Vec<Component> {
         let model = self.model;
-        let unknown = |v: u32| self.known.value[v as usize].is_none();
         let n = model.vars();
         let mut uf = UnionFind((0..n as u32).collect());
         let mut active = Vec::new();
         for r in 0..model.rows.len() {
             let mut first = None;
             for (v, _) in model.rows.get(r) {
-                if unknown(*v) {
+                if self.unknown(*v) {
                     match first {
                         None => first = Some(*v),
                         Some(f) => uf.union(f, *v),
                     }
                 }
             }
-            if first.is_some() {
-                active.push(r as u32);
+            if let Some(f) = first {
+                active.push((r as u32, f));
             }
         }
-        let mut out = Checked::default();
         for t in self.targets {
             if let Form::Diff(a, b) = t.form
-                && unknown(a)
-                && unknown(b)
+                && self.unknown(a)
+                && self.unknown(b)
             {
                 uf.union(a, b);
             }
         }
-        // Components that hold a target.
         let mut by_root: BTreeMap<u32, Component> = BTreeMap::new();
         for (i, t) in self.targets.iter().enumerate() {
-            match t.form.vars().find(|v| unknown(*v)) {
-                Some(v) => {
-                    let root = uf.find(v);
-                    by_root
-                        .entry(root)
-                        .or_insert_with(|| Component {
-                            vars: Vec::new(),
-                            rows: Vec::new(),
-                            targets: Vec::new(),
-                        })
-                        .targets
-                        .push(i);
-                }
+            match t.form.vars().find(|v| self.unknown(*v)) {
+                Some(v) => by_root
+                    .entry(uf.find(v))
+                    .or_insert_with(|| Component {
+                        vars: Vec::new(),
+                        rows: Vec::new(),
+                        targets: Vec::new(),
+                    })
+                    .targets
+                    .push(i),
                 None => {
-                    // Every count of the form is published: its range is a point.
                     let value = t.form.eval(|v| self.known.value[v as usize]).unwrap_or(0.0);
-                    out.failing.push(Finding {
+                    failing.push(Finding {
                         target: i,
                         range: Some((value, value)),
                     });
@@ -143,30 +157,24 @@ impl Check<'_> {
             }
         }
         for v in 0..n as u32 {
-            if unknown(v) && model.carried[v as usize] {
-                let root = uf.find(v);
-                if let Some(c) = by_root.get_mut(&root) {
-                    c.vars.push(v);
-                }
+            if self.unknown(v)
+                && model.carried[v as usize]
+                && let Some(c) = by_root.get_mut(&uf.find(v))
+            {
+                c.vars.push(v);
             }
         }
-        for r in active {
-            let first = model
-                .rows
-                .get(r as usize)
-                .iter()
-                .find(|(v, _)| unknown(*v))
-                .map(|(v, _)| *v);
-            if let Some(v) = first {
-                let root = uf.find(v);
-                if let Some(c) = by_root.get_mut(&root) {
-                    c.rows.push(r);
-                }
+        for (r, first) in active {
+            if let Some(c) = by_root.get_mut(&uf.find(first)) {
+                c.rows.push(r);
             }
         }
-        let components: Vec<Component> = by_root.into_values().collect();
-        out.components = components.len();
-        // Largest first, so that the threads finish together.
+        by_root.into_values().collect()
+    }
+
+    /// Checks every component on the threads, the largest first so that the threads
+    /// finish together; results in the components' order.
+    fn check_components(&self, components: &[Component]) -> Result<Vec<ComponentResult>> {
         let mut order: Vec<usize> = (0..components.len()).collect();
         order.sort_by_key(|i| std::cmp::Reverse(components[*i].vars.len()));
         let next = AtomicUsize::new(0);
@@ -186,17 +194,14 @@ impl Check<'_> {
                 });
             }
         });
-        for slot in results {
-            let r = slot
-                .into_inner()
-                .map_err(|_| Error::Internal("a disclosure worker panicked".into()))?
-                .ok_or_else(|| Error::Internal("a component was not checked".into()))?;
-            let (failing, lps) = r?;
-            out.lps += lps;
-            out.failing.extend(failing);
-        }
-        out.failing.sort_by_key(|f| f.target);
-        Ok(out)
+        results
+            .into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .map_err(|_| Error::Internal("a disclosure worker panicked".into()))?
+                    .ok_or_else(|| Error::Internal("a component was not checked".into()))
+            })
+            .collect()
     }
 
     /// Certifies the targets of one component; returns the failing ones and the number
@@ -216,19 +221,24 @@ impl Check<'_> {
         }
         let local: std::collections::HashMap<u32, usize> =
             c.vars.iter().enumerate().map(|(j, v)| (*v, j)).collect();
+        // A row or form over the component's columns, its known part as a constant.
+        let over_columns = |terms: &mut dyn Iterator<Item = (u32, f64)>| {
+            let mut constant = 0.0;
+            let mut local_terms = Vec::new();
+            for (v, a) in terms {
+                match self.known.value[v as usize] {
+                    Some(x) => constant += a * x,
+                    None => local_terms.push((local[&v], a)),
+                }
+            }
+            (local_terms, constant)
+        };
         let rows: Vec<LpRow> = c
             .rows
             .iter()
             .map(|r| {
                 let r = *r as usize;
-                let mut constant = 0.0;
-                let mut terms = Vec::new();
-                for (v, a) in model.rows.get(r) {
-                    match self.known.value[*v as usize] {
-                        Some(x) => constant += a * x,
-                        None => terms.push((local[v], *a)),
-                    }
-                }
+                let (terms, constant) = over_columns(&mut model.rows.get(r).iter().copied());
                 LpRow {
                     terms,
                     lo: model.row_lo[r] - constant,
@@ -237,46 +247,64 @@ impl Check<'_> {
             })
             .collect();
         let lower: Vec<f64> = c.vars.iter().map(|v| model.lower[*v as usize]).collect();
-        // The targets' forms over the columns, with their known part as a constant.
         let forms: Vec<(Vec<(usize, f64)>, f64)> = c
             .targets
             .iter()
-            .map(|t| {
-                let mut constant = 0.0;
-                let mut terms = Vec::new();
-                for (v, a) in self.targets[*t].form.terms() {
-                    match self.known.value[v as usize] {
-                        Some(x) => constant += a * x,
-                        None => terms.push((local[&v], a)),
-                    }
-                }
-                (terms, constant)
-            })
+            .map(|t| over_columns(&mut self.targets[*t].form.terms().into_iter()))
             .collect();
-        let mut lo = vec![f64::INFINITY; forms.len()];
-        let mut hi = vec![f64::NEG_INFINITY; forms.len()];
-        let observe = |x: &dyn Fn(usize) -> f64, lo: &mut [f64], hi: &mut [f64]| {
-            for (i, (terms, constant)) in forms.iter().enumerate() {
-                let q: f64 = constant + terms.iter().map(|(j, a)| a * x(*j)).sum::<f64>();
-                lo[i] = lo[i].min(q);
-                hi[i] = hi[i].max(q);
-            }
+        let mut seen = Seen {
+            forms: &forms,
+            lo: vec![f64::INFINITY; forms.len()],
+            hi: vec![f64::NEG_INFINITY; forms.len()],
+            k: self.k - EPS,
         };
         if let Some(hint) = self.hint
             && c.vars.iter().all(|v| hint[*v as usize].is_some())
         {
-            observe(
-                &|j| hint[c.vars[j] as usize].unwrap_or(0.0),
-                &mut lo,
-                &mut hi,
-            );
+            seen.observe(&|j| hint[c.vars[j] as usize].unwrap_or(0.0));
         }
-        let k = self.k - EPS;
-        let done = |i: usize, lo: &[f64], hi: &[f64]| hi[i] - lo[i] >= k;
         let mut lp = Lp::new(&lower, &rows);
-        // Objectives over many targets at once: all up, all down, and two random mixes.
+        seen.mixed_rounds(&mut lp)?;
+        let mut failing = Vec::new();
+        for i in 0..forms.len() {
+            if let Some(range) = seen.exact(&mut lp, i)? {
+                failing.push(Finding {
+                    target: c.targets[i],
+                    range: Some(range),
+                });
+            }
+        }
+        Ok((failing, lp.solves))
+    }
+}
+
+/// The targets' forms over a component's columns (terms, constant) and the range of
+/// each seen so far in the feasible points found.
+struct Seen<'f> {
+    forms: &'f [(Vec<(usize, f64)>, f64)],
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    k: f64,
+}
+
+impl Seen<'_> {
+    /// Every feasible point widens every target's seen range.
+    fn observe(&mut self, x: &dyn Fn(usize) -> f64) {
+        for (i, (terms, constant)) in self.forms.iter().enumerate() {
+            let q: f64 = constant + terms.iter().map(|(j, a)| a * x(*j)).sum::<f64>();
+            self.lo[i] = self.lo[i].min(q);
+            self.hi[i] = self.hi[i].max(q);
+        }
+    }
+
+    fn done(&self, i: usize) -> bool {
+        self.hi[i] - self.lo[i] >= self.k
+    }
+
+    /// Objectives over many targets at once: all up, all down, and two random mixes.
+    fn mixed_rounds(&mut self, lp: &mut Lp) -> Result<()> {
         for round in 0..4u64 {
-            let open: Vec<usize> = (0..forms.len()).filter(|i| !done(*i, &lo, &hi)).collect();
+            let open: Vec<usize> = (0..self.forms.len()).filter(|i| !self.done(*i)).collect();
             if open.is_empty() {
                 break;
             }
@@ -285,58 +313,51 @@ impl Check<'_> {
                 let sign = match round {
                     0 => 1.0,
                     1 => -1.0,
-                    _ => {
-                        if mix(i as u64, round) {
-                            1.0
-                        } else {
-                            -1.0
-                        }
-                    }
+                    _ if mix(i as u64, round) => 1.0,
+                    _ => -1.0,
                 };
-                for (j, a) in &forms[i].0 {
+                for (j, a) in &self.forms[i].0 {
                     *objective.entry(*j).or_default() += sign * a;
                 }
             }
             let objective: Vec<(usize, f64)> = objective.into_iter().collect();
             if let Optimum::Bounded { x, .. } = lp.optimise(&objective, true)? {
-                observe(&|j| x[j], &mut lo, &mut hi);
+                self.observe(&|j| x[j]);
             }
         }
-        // One by one.
-        let mut failing = Vec::new();
-        for i in 0..forms.len() {
-            if done(i, &lo, &hi) {
-                continue;
-            }
-            let (terms, constant) = &forms[i];
-            // The exact maximum, then (if the range is still narrow) the minimum; every
-            // optimum is one more feasible point for every target.
-            let mut extreme = |maximise: bool, lo: &mut [f64], hi: &mut [f64]| -> Result<f64> {
-                Ok(match lp.optimise(terms, maximise)? {
-                    Optimum::Bounded { value, x } => {
-                        observe(&|j| x[j], lo, hi);
-                        constant + value
-                    }
-                    Optimum::Unbounded if maximise => f64::INFINITY,
-                    Optimum::Unbounded => f64::NEG_INFINITY,
-                })
-            };
-            let max = extreme(true, &mut lo, &mut hi)?;
-            hi[i] = hi[i].max(max);
-            if done(i, &lo, &hi) {
-                continue;
-            }
-            let min = extreme(false, &mut lo, &mut hi)?;
-            lo[i] = lo[i].min(min);
-            if done(i, &lo, &hi) {
-                continue;
-            }
-            failing.push(Finding {
-                target: c.targets[i],
-                range: Some((min, max)),
-            });
+        Ok(())
+    }
+
+    /// The exact maximum, then (if the range is still narrow) the minimum of target
+    /// `i`; every optimum is one more feasible point for every target. Returns the
+    /// exact range when it is narrower than k.
+    fn exact(&mut self, lp: &mut Lp, i: usize) -> Result<Option<(f64, f64)>> {
+        if self.done(i) {
+            return Ok(None);
         }
-        Ok((failing, lp.solves))
+        let max = self.extreme(lp, i, true)?;
+        self.hi[i] = self.hi[i].max(max);
+        if self.done(i) {
+            return Ok(None);
+        }
+        let min = self.extreme(lp, i, false)?;
+        self.lo[i] = self.lo[i].min(min);
+        if self.done(i) {
+            return Ok(None);
+        }
+        Ok(Some((min, max)))
+    }
+
+    fn extreme(&mut self, lp: &mut Lp, i: usize, maximise: bool) -> Result<f64> {
+        let (terms, constant) = &self.forms[i];
+        Ok(match lp.optimise(terms, maximise)? {
+            Optimum::Bounded { value, x } => {
+                self.observe(&|j| x[j]);
+                constant + value
+            }
+            Optimum::Unbounded if maximise => f64::INFINITY,
+            Optimum::Unbounded => f64::NEG_INFINITY,
+        })
     }
 }
 

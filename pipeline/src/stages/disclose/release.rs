@@ -371,26 +371,7 @@ pub fn plan(
     k: i64,
 ) -> Result<Plan> {
     let Some(prev) = previous else {
-        if let Some(p) = revise.first() {
-            return Err(Error::Config(format!(
-                "--revise {p}: there is no release to revise (`current` holds none that can be frozen to{})",
-                new_series.map(|w| format!(": {w}")).unwrap_or_default()
-            )));
-        }
-        let cells = batch::cells_from_batch(computed, "the computed cells", None)?;
-        let new_periods: BTreeSet<String> = cells.iter().map(|c| c.period.clone()).collect();
-        return Ok(Plan {
-            fixed: vec![false; cells.len()],
-            cells,
-            frozen: 0,
-            revised: BTreeSet::new(),
-            new_rows: computed.clone(),
-            summary: Summary {
-                new_series,
-                new_periods: new_periods.into_iter().collect(),
-                ..Summary::default()
-            },
-        });
+        return first_plan(computed, new_series, revise);
     };
     let record_rel = format!("runs/{}/{}", prev.run_id, record::PATH);
     let released_all = record::cells(&prev.record, &record_rel)?;
@@ -419,64 +400,8 @@ pub fn plan(
         .iter()
         .map(|c| !frozen_periods.contains(&(c.indicator.clone(), c.period.clone())))
         .collect();
-
-    // Drift: the frozen periods' cells as released against the current data.
-    let mut as_released = counts_by_cell(&released);
-    let mut drift: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for c in current
-        .iter()
-        .zip(&is_new)
-        .filter(|(_, n)| !**n)
-        .map(|(c, _)| c)
-    {
-        let same = as_released
-            .remove(&key_of(c))
-            .is_some_and(|r| same_counts(r, counts_of_cell(c)));
-        if !same {
-            *drift
-                .entry((c.indicator.clone(), c.period.clone()))
-                .or_default() += 1;
-        }
-    }
-    // Cells released that the current data no longer have.
-    for (indicator, period, ..) in as_released.into_keys() {
-        *drift.entry((indicator, period)).or_default() += 1;
-    }
-    // Indicators of one population share counts (the cohort is the denominator of five),
-    // so drift and freezing are per population and period.
-    let drifted: BTreeSet<(Option<Kind>, u8, i32)> = released
-        .iter()
-        .filter(|c| drift.contains_key(&(c.indicator.clone(), c.period.clone())))
-        .map(|c| (population(c), c.years, c.year))
-        .collect();
-    let frozen_population: BTreeSet<(Option<Kind>, u8, i32)> = released
-        .iter()
-        .map(|c| (population(c), c.years, c.year))
-        .collect();
-
-    // A new cell must agree with what was released: a window is the sum of its years as
-    // released, and a count shared with a frozen cell is the released count. Where the
-    // released data drifted, the new cell would show the difference: its indicator ×
-    // period is postponed (not published at all, so no row claims anything).
-    let over_drift = |c: &Cell| {
-        let pop = population(c);
-        let period = (pop, c.years, c.year);
-        (c.years == 3 && (c.year - 2..=c.year).any(|y| drifted.contains(&(pop, 1, y))))
-            || (frozen_population.contains(&period) && drifted.contains(&period))
-    };
-    let mut postponed: BTreeSet<String> = BTreeSet::new();
-    let keep: Vec<bool> = current
-        .iter()
-        .zip(&is_new)
-        .map(|(c, n)| {
-            if *n && over_drift(c) {
-                postponed.insert(format!("{} {}", c.indicator, c.period));
-                false
-            } else {
-                *n
-            }
-        })
-        .collect();
+    let drift = drift_of(&current, &is_new, &released);
+    let (keep, postponed) = postpone(&current, &is_new, &released, &drift);
     let mask: BooleanArray = keep.iter().map(|n| Some(*n)).collect();
     let new_rows =
         filter_record_batch(computed, &mask).map_err(|e| Error::internal("new periods", e))?;
@@ -500,42 +425,156 @@ pub fn plan(
     let frozen = released.len();
     let mut cells = released;
     cells.extend(new_cells);
+    let summary = Summary {
+        revised: revision_notes(revisions, &prev.run_id, k),
+        frozen_from: Some(prev.run_id.clone()),
+        new_series: None,
+        revised_because: prev.revise_all.clone(),
+        frozen_periods: frozen_periods.len(),
+        new_periods: new_periods.into_iter().collect(),
+        drift: drift
+            .into_iter()
+            .map(|((indicator, period), cells)| Drift {
+                indicator,
+                period,
+                cells,
+            })
+            .collect(),
+        postponed: postponed.into_iter().collect(),
+    };
     Ok(Plan {
         cells,
         fixed,
         frozen,
         revised,
         new_rows,
+        summary,
+    })
+}
+
+/// The plan when nothing was released before: every computed cell is new.
+fn first_plan(
+    computed: &RecordBatch,
+    new_series: Option<String>,
+    revise: &[String],
+) -> Result<Plan> {
+    if let Some(p) = revise.first() {
+        return Err(Error::Config(format!(
+            "--revise {p}: there is no release to revise (`current` holds none that can be frozen to{})",
+            new_series.map(|w| format!(": {w}")).unwrap_or_default()
+        )));
+    }
+    let cells = batch::cells_from_batch(computed, "the computed cells", None)?;
+    let new_periods: BTreeSet<String> = cells.iter().map(|c| c.period.clone()).collect();
+    Ok(Plan {
+        fixed: vec![false; cells.len()],
+        cells,
+        frozen: 0,
+        revised: BTreeSet::new(),
+        new_rows: computed.clone(),
         summary: Summary {
-            revised: revisions
-                .into_iter()
-                .map(|(period, (changed, small))| Revision {
-                    period,
-                    replaces: prev.run_id.clone(),
-                    cells_changed: changed,
-                    small_changes_withheld: small,
-                    accepted: format!(
-                        "every count that changed by 1..{} persons from the replaced release ({small} cells) is withheld and its range in this release is at least {k} wide (audited); the replaced release shares no relation with a revised period, so each change's range is at least as wide",
-                        k - 1
-                    ),
-                })
-                .collect(),
-            frozen_from: Some(prev.run_id.clone()),
-            new_series: None,
-            revised_because: prev.revise_all.clone(),
-            frozen_periods: frozen_periods.len(),
+            new_series,
             new_periods: new_periods.into_iter().collect(),
-            drift: drift
-                .into_iter()
-                .map(|((indicator, period), cells)| Drift {
-                    indicator,
-                    period,
-                    cells,
-                })
-                .collect(),
-            postponed: postponed.into_iter().collect(),
+            ..Summary::default()
         },
     })
+}
+
+/// Drift: per indicator × period, how many of the frozen periods' cells as released
+/// (`released`) differ from the current data (`current`, those not `is_new`), or are
+/// gone from it.
+fn drift_of(
+    current: &[Cell],
+    is_new: &[bool],
+    released: &[Cell],
+) -> BTreeMap<(String, String), usize> {
+    let mut as_released = counts_by_cell(released);
+    let mut drift: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for c in current
+        .iter()
+        .zip(is_new)
+        .filter(|(_, n)| !**n)
+        .map(|(c, _)| c)
+    {
+        let same = as_released
+            .remove(&key_of(c))
+            .is_some_and(|r| same_counts(r, counts_of_cell(c)));
+        if !same {
+            *drift
+                .entry((c.indicator.clone(), c.period.clone()))
+                .or_default() += 1;
+        }
+    }
+    // Cells released that the current data no longer have.
+    for (indicator, period, ..) in as_released.into_keys() {
+        *drift.entry((indicator, period)).or_default() += 1;
+    }
+    drift
+}
+
+/// Which of the current cells are published as new (`keep`), and the indicator ×
+/// periods postponed. A new cell must agree with what was released: a window is the
+/// sum of its years as released, and a count shared with a frozen cell is the released
+/// count. Where the released data drifted, the new cell would show the difference: its
+/// indicator × period is postponed (not published at all, so no row claims anything).
+/// Indicators of one population share counts (the cohort is the denominator of five),
+/// so drift and freezing are per population and period.
+fn postpone(
+    current: &[Cell],
+    is_new: &[bool],
+    released: &[Cell],
+    drift: &BTreeMap<(String, String), usize>,
+) -> (Vec<bool>, BTreeSet<String>) {
+    let drifted: BTreeSet<(Option<Kind>, u8, i32)> = released
+        .iter()
+        .filter(|c| drift.contains_key(&(c.indicator.clone(), c.period.clone())))
+        .map(|c| (population(c), c.years, c.year))
+        .collect();
+    let frozen_population: BTreeSet<(Option<Kind>, u8, i32)> = released
+        .iter()
+        .map(|c| (population(c), c.years, c.year))
+        .collect();
+    let over_drift = |c: &Cell| {
+        let pop = population(c);
+        let period = (pop, c.years, c.year);
+        (c.years == 3 && (c.year - 2..=c.year).any(|y| drifted.contains(&(pop, 1, y))))
+            || (frozen_population.contains(&period) && drifted.contains(&period))
+    };
+    let mut postponed: BTreeSet<String> = BTreeSet::new();
+    let keep: Vec<bool> = current
+        .iter()
+        .zip(is_new)
+        .map(|(c, n)| {
+            if *n && over_drift(c) {
+                postponed.insert(format!("{} {}", c.indicator, c.period));
+                false
+            } else {
+                *n
+            }
+        })
+        .collect();
+    (keep, postponed)
+}
+
+/// The manifest's note per revised period: (cells changed, small changes withheld).
+fn revision_notes(
+    revisions: BTreeMap<String, (usize, usize)>,
+    replaces: &str,
+    k: i64,
+) -> Vec<Revision> {
+    revisions
+        .into_iter()
+        .map(|(period, (changed, small))| Revision {
+            period,
+            replaces: replaces.to_string(),
+            cells_changed: changed,
+            small_changes_withheld: small,
+            accepted: format!(
+                "every count that changed by 1..{} persons from the replaced release ({small} cells) is withheld and its range in this release is at least {k} wide (audited); the replaced release shares no relation with a revised period, so each change's range is at least as wide",
+                k - 1
+            ),
+        })
+        .collect()
 }
 
 /// Marks the cells of a revision (those `in_revision` says) whose counts changed by

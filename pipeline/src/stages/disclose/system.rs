@@ -157,6 +157,61 @@ impl<T: Clone> Lists<T> {
     }
 }
 
+/// The attacker's rows as they are found: `lo ≤ Σ a·x ≤ hi`.
+struct RowsBuilder {
+    terms: Vec<(u32, f64)>,
+    start: Vec<usize>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+}
+
+impl RowsBuilder {
+    fn new() -> RowsBuilder {
+        RowsBuilder {
+            terms: Vec::new(),
+            start: vec![0],
+            lo: Vec::new(),
+            hi: Vec::new(),
+        }
+    }
+
+    /// Adds a row unless none of its variables is carried (it then holds between
+    /// zeros).
+    fn push(&mut self, row: &[(u32, f64)], lo: f64, hi: f64, carried: &[bool]) {
+        if row.iter().any(|(v, _)| carried[*v as usize]) {
+            self.terms.extend_from_slice(row);
+            self.start.push(self.terms.len());
+            self.lo.push(lo);
+            self.hi.push(hi);
+        }
+    }
+}
+
+/// The systems (count kind, years, last year) the cells' counts are in, sorted.
+fn systems_of(cells: &[Cell]) -> Result<Vec<SystemKey>> {
+    let mut system_set: BTreeSet<SystemKey> = BTreeSet::new();
+    for c in cells {
+        let counts = counts_of(&c.indicator).ok_or_else(|| {
+            Error::Internal(format!(
+                "disclosure control: unknown indicator {}",
+                c.indicator
+            ))
+        })?;
+        for kind in [
+            counts.numerator,
+            Some(counts.denominator),
+            counts.grade_sum,
+            Some(counts.presence),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            system_set.insert((kind, c.years, c.year));
+        }
+    }
+    Ok(system_set.into_iter().collect())
+}
+
 /// The variables of one cell: numerator, denominator, grade sum, and the population that
 /// decides its existence.
 #[derive(Debug, Clone, Copy, Default)]
@@ -226,40 +281,16 @@ impl Model {
     /// Builds the model of `cells` (their counts may be hidden: only keys and
     /// indicators matter here).
     pub fn new(cells: &[Cell], codes: &Codes) -> Result<Model> {
-        let (structure_places, structure_rels) = relations(codes);
-        let place_ids: HashMap<&Place, usize> = structure_places
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p, i))
-            .collect();
-        let n_places = structure_places.len();
-        let mut system_set: BTreeSet<SystemKey> = BTreeSet::new();
-        for c in cells {
-            let counts = counts_of(&c.indicator).ok_or_else(|| {
-                Error::Internal(format!(
-                    "disclosure control: unknown indicator {}",
-                    c.indicator
-                ))
-            })?;
-            for kind in [
-                counts.numerator,
-                Some(counts.denominator),
-                counts.grade_sum,
-                Some(counts.presence),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                system_set.insert((kind, c.years, c.year));
-            }
-        }
-        let systems: Vec<SystemKey> = system_set.into_iter().collect();
+        let (places, structure_rels) = relations(codes);
+        let place_ids: HashMap<&Place, usize> =
+            places.iter().enumerate().map(|(i, p)| (p, i)).collect();
+        let systems = systems_of(cells)?;
         let index: HashMap<SystemKey, usize> =
             systems.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-        let vars = systems.len() * n_places;
+        let vars = systems.len() * places.len();
         let mut model = Model {
-            places: structure_places.clone(),
-            systems: systems.clone(),
+            places: places.clone(),
+            systems,
             carried: vec![false; vars],
             lower: vec![0.0; vars],
             rows: Lists::default(),
@@ -269,6 +300,32 @@ impl Model {
             cell_vars: Vec::with_capacity(cells.len()),
             var_cells: Lists::default(),
         };
+        model.attach(cells, &place_ids, &index)?;
+        // Rows: only those with a carried variable (the others hold between zeros).
+        let rels: Vec<Vec<(usize, f64)>> = structure_rels
+            .iter()
+            .map(|rel| {
+                rel.iter()
+                    .map(|(p, c)| (place_ids[p], f64::from(*c)))
+                    .collect()
+            })
+            .collect();
+        let mut rows = RowsBuilder::new();
+        model.hierarchy_rows(&rels, &mut rows);
+        model.window_rows(&index, &mut rows)?;
+        model.nesting_rows(&index, &mut rows);
+        model.set_rows(rows);
+        Ok(model)
+    }
+
+    /// Gives each cell its variables and marks what is carried (published by some
+    /// cell) and each variable's lower bound.
+    fn attach(
+        &mut self,
+        cells: &[Cell],
+        place_ids: &HashMap<&Place, usize>,
+        index: &HashMap<SystemKey, usize>,
+    ) -> Result<()> {
         let mut var_cell_pairs = Vec::new();
         for (i, c) in cells.iter().enumerate() {
             let counts = counts_of(&c.indicator)
@@ -281,7 +338,7 @@ impl Model {
                     c.place()
                 ))
             })?;
-            let var = |kind: Kind| model.var(index[&(kind, c.years, c.year)], place);
+            let var = |kind: Kind| self.var(index[&(kind, c.years, c.year)], place);
             let vars = CellVars {
                 numerator: counts.numerator.map(var),
                 denominator: Some(var(counts.denominator)),
@@ -291,58 +348,47 @@ impl Model {
             for v in vars.published() {
                 var_cell_pairs.push((v as usize, i as u32));
             }
-            model.cell_vars.push(vars);
+            self.cell_vars.push(vars);
         }
         for (v, _) in &var_cell_pairs {
-            model.carried[*v] = true;
+            self.carried[*v] = true;
         }
-        for vars in &model.cell_vars {
+        for vars in &self.cell_vars {
             if let Some(p) = vars.presence {
-                model.lower[p as usize] = 1.0;
+                self.lower[p as usize] = 1.0;
                 // A population exists only where some cell carries it; an existing cell
                 // whose population no cell publishes would be a broken table.
-                model.carried[p as usize] = true;
+                self.carried[p as usize] = true;
             }
         }
-        for (s, (kind, _, _)) in systems.iter().enumerate() {
+        let n_places = self.places.len();
+        for (s, (kind, _, _)) in self.systems.iter().enumerate() {
             if !kind.is_count() {
                 for p in 0..n_places {
-                    model.lower[s * n_places + p] = f64::NEG_INFINITY;
+                    self.lower[s * n_places + p] = f64::NEG_INFINITY;
                 }
             }
         }
-        model.var_cells = Lists::from_pairs(vars, var_cell_pairs.into_iter());
+        self.var_cells = Lists::from_pairs(self.vars(), var_cell_pairs.into_iter());
+        Ok(())
+    }
 
-        // Rows: only those with a carried variable (the others hold between zeros).
-        let mut terms: Vec<(u32, f64)> = Vec::new();
-        let mut start = vec![0usize];
-        let (mut lo, mut hi) = (Vec::new(), Vec::new());
-        let mut push = |row: &[(u32, f64)], l: f64, h: f64, model: &Model| {
-            if row.iter().any(|(v, _)| model.carried[*v as usize]) {
-                terms.extend_from_slice(row);
-                start.push(terms.len());
-                lo.push(l);
-                hi.push(h);
-            }
-        };
-        let rels: Vec<Vec<(usize, f64)>> = structure_rels
-            .iter()
-            .map(|rel| {
-                rel.iter()
-                    .map(|(p, c)| (place_ids[p], f64::from(*c)))
-                    .collect()
-            })
-            .collect();
+    /// The breakdowns' equations (a total = the sum of its parts) in every system.
+    fn hierarchy_rows(&self, rels: &[Vec<(usize, f64)>], rows: &mut RowsBuilder) {
         let mut row = Vec::new();
-        for s in 0..systems.len() {
-            for rel in &rels {
+        for s in 0..self.systems.len() {
+            for rel in rels {
                 row.clear();
-                row.extend(rel.iter().map(|(p, c)| (model.var(s, *p), *c)));
-                push(&row, 0.0, 0.0, &model);
+                row.extend(rel.iter().map(|(p, c)| (self.var(s, *p), *c)));
+                rows.push(&row, 0.0, 0.0, &self.carried);
             }
         }
-        // Three-year windows: window = Σ its three years.
-        for (s, (kind, years, year)) in systems.iter().enumerate() {
+    }
+
+    /// Three-year windows: window = Σ its three years.
+    fn window_rows(&self, index: &HashMap<SystemKey, usize>, rows: &mut RowsBuilder) -> Result<()> {
+        let mut row = Vec::new();
+        for (s, (kind, years, year)) in self.systems.iter().enumerate() {
             if *years != 3 {
                 continue;
             }
@@ -355,58 +401,67 @@ impl Model {
                     kind.name()
                 )));
             };
-            for p in 0..n_places {
+            for p in 0..self.places.len() {
                 row.clear();
-                row.push((model.var(s, p), 1.0));
-                row.extend(parts.iter().map(|y| (model.var(*y, p), -1.0)));
-                push(&row, 0.0, 0.0, &model);
+                row.push((self.var(s, p), 1.0));
+                row.extend(parts.iter().map(|y| (self.var(*y, p), -1.0)));
+                rows.push(&row, 0.0, 0.0, &self.carried);
             }
         }
-        // Nesting: smaller − larger ≤ 0; a grade sum between its bounds (the registry's
-        // min and max) times the persons it sums.
-        for (s, (kind, _, _)) in systems.iter().enumerate() {
-            for p in 0..n_places {
-                let v = model.var(s, p);
+        Ok(())
+    }
+
+    /// Nesting: smaller − larger ≤ 0; a grade sum between its bounds (the registry's
+    /// min and max) times the persons it sums.
+    fn nesting_rows(&self, index: &HashMap<SystemKey, usize>, rows: &mut RowsBuilder) {
+        for (s, (kind, _, _)) in self.systems.iter().enumerate() {
+            for p in 0..self.places.len() {
+                let v = self.var(s, p);
                 for &(big, small) in nested() {
                     if small != *kind {
                         continue;
                     }
-                    if let Some(b) = model.sibling(&index, v, big) {
-                        row.clear();
-                        row.extend([(v, 1.0), (b, -1.0)]);
-                        push(&row, f64::NEG_INFINITY, 0.0, &model);
+                    if let Some(b) = self.sibling(index, v, big) {
+                        rows.push(
+                            &[(v, 1.0), (b, -1.0)],
+                            f64::NEG_INFINITY,
+                            0.0,
+                            &self.carried,
+                        );
                     }
                 }
                 if let Some((of, min, max)) = kind.grade_sum_of()
-                    && let Some(g) = model.sibling(&index, v, of)
+                    && let Some(g) = self.sibling(index, v, of)
                 {
-                    row.clear();
-                    row.extend([(v, 1.0), (g, -max)]);
-                    push(&row, f64::NEG_INFINITY, 0.0, &model);
-                    row.clear();
-                    row.extend([(v, 1.0), (g, -min)]);
-                    push(&row, 0.0, f64::INFINITY, &model);
+                    rows.push(
+                        &[(v, 1.0), (g, -max)],
+                        f64::NEG_INFINITY,
+                        0.0,
+                        &self.carried,
+                    );
+                    rows.push(&[(v, 1.0), (g, -min)], 0.0, f64::INFINITY, &self.carried);
                 }
             }
         }
-        let n_rows = lo.len();
-        model.rows = Lists {
-            start,
-            items: terms,
+    }
+
+    fn set_rows(&mut self, built: RowsBuilder) {
+        let n_rows = built.lo.len();
+        self.rows = Lists {
+            start: built.start,
+            items: built.terms,
         };
-        model.row_lo = lo;
-        model.row_hi = hi;
-        model.var_rows = Lists::from_pairs(
-            vars,
+        self.row_lo = built.lo;
+        self.row_hi = built.hi;
+        let rows = &self.rows;
+        self.var_rows = Lists::from_pairs(
+            self.vars(),
             (0..n_rows).flat_map(|r| {
-                model
-                    .rows
-                    .get(r)
+                rows.get(r)
                     .iter()
                     .map(move |(v, _)| (*v as usize, r as u32))
             }),
         );
-        Ok(model)
     }
 
     /// The values the attacker holds when the cells marked in `withheld` are withheld:

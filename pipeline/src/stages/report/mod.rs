@@ -233,6 +233,29 @@ struct Pages<'a> {
     env: &'a minijinja::Environment<'static>,
 }
 
+/// Whether any cell of the tables or the placement table is withheld (the footnote
+/// is shown only then).
+fn any_withheld(tables: &[&Vec<Table>], placement: &PlacementTable) -> bool {
+    tables
+        .iter()
+        .flat_map(|ts| ts.iter())
+        .flat_map(|t| t.rows.iter().flat_map(|r| r.cells.iter()))
+        .chain(
+            placement
+                .rows
+                .iter()
+                .flat_map(|r| r.cells.iter().flat_map(|c| c.iter())),
+        )
+        .any(Shown::withheld)
+}
+
+/// The published cells of one kommune (its bundle's CSV and Parquet).
+fn own_cells(cells: &RecordBatch, code: i32) -> Result<RecordBatch> {
+    let geo = crate::cells::primitive::<Int32Type>(cells, "the published cells", "geo_code")?;
+    let mask: BooleanArray = geo.iter().map(|g| Some(g == Some(code))).collect();
+    filter_record_batch(cells, &mask).map_err(|e| Error::internal("selecting a kommune's cells", e))
+}
+
 fn danmark() -> Area {
     Area {
         code: 0,
@@ -252,7 +275,6 @@ impl Pages<'_> {
             self.env,
         );
         let danmark = danmark();
-        let geo = crate::cells::primitive::<Int32Type>(cells, "the published cells", "geo_code")?;
         let kommune = Area {
             code: m.code as i32,
             name: m.name.clone(),
@@ -294,19 +316,7 @@ impl Pages<'_> {
             &texts::section(|r| &r.placement),
             kommune.code,
         );
-        let any_withheld = key
-            .iter()
-            .chain(&grades)
-            .chain(&youth)
-            .chain(&school)
-            .flat_map(|t| t.rows.iter().flat_map(|r| r.cells.iter()))
-            .chain(
-                placement
-                    .rows
-                    .iter()
-                    .flat_map(|r| r.cells.iter().flat_map(|c| c.iter())),
-            )
-            .any(Shown::withheld);
+        let any_withheld = any_withheld(&[&key, &grades, &youth, &school], &placement);
         let folder = model::folder(m);
         let page = KommunePage {
             code: m.code,
@@ -329,9 +339,7 @@ impl Pages<'_> {
             any_withheld,
         };
         let html = templates::render(env, "kommune.html", &page)?;
-        let mask: BooleanArray = geo.iter().map(|g| Some(g == Some(kommune.code))).collect();
-        let own = filter_record_batch(cells, &mask)
-            .map_err(|e| Error::internal("selecting a kommune's cells", e))?;
+        let own = own_cells(cells, kommune.code)?;
         Ok(KommuneFiles {
             code: m.code,
             name: m.name.clone(),
