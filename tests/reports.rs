@@ -1,12 +1,12 @@
 //! Report bundles: every kommune folder, the overview and the zips exist and
 //! agree with their manifests; the HTML as a snapshot; the CSV as Danish Excel reads it;
-//! withheld figures as "–"; the layout and the PDFs in a real browser.
+//! withheld figures as ".."; the layout and the PDFs in a real browser.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use datafusion::arrow::array::AsArray;
+use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, Int32Type};
 use skolegang::codes::Codes;
 use skolegang::error::ExitCode;
@@ -155,9 +155,16 @@ fn every_kommune_has_a_complete_bundle_and_the_overview_links_them_all() {
             html,
             std::fs::read_to_string(dir.join("rapport.html")).expect("html")
         );
+        // The official names: two kommuner are not "<navn> Kommune".
+        let official = match *code {
+            101 => "Københavns Kommune".to_string(),
+            400 => "Bornholms Regionskommune".to_string(),
+            _ => format!("{name} Kommune"),
+        };
+        assert!(html.contains(&format!("<h1>{official}</h1>")), "{folder}");
         assert!(
-            html.contains(&format!("<h1>{name} Kommune</h1>")),
-            "{folder}"
+            html.contains(&format!("<title>{official} – ")),
+            "{folder}: the title names {official}"
         );
         assert!(
             index.contains(&format!(r#"href="{folder}/rapport.html""#)),
@@ -225,39 +232,85 @@ fn csv_opens_as_danish_excel_expects() {
         .iter()
         .map(str::to_string)
         .collect();
-    assert_eq!(headings[0], "Indikator");
-    assert_eq!(headings[9], "Tæller");
-    assert_eq!(headings[10], "Nævner");
-    assert_eq!(headings[14], "Antal år");
-    assert_eq!(headings[15], "Diskretioneret");
+    assert_eq!(headings, skolegang::stages::report::csv::HEADINGS);
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run.join("manifest.json")).expect("the run's manifest"),
+    )
+    .expect("json");
+    let data_version = manifest["data_version"].as_str().expect("a data version");
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
     let cells = read_parquet(&dir.join("indikatorer.parquet"));
     assert_eq!(records.len(), cells.num_rows());
+    let column = |name: &str| {
+        headings
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let (status, value_at, unit, numerator, date, version, group, placement) = (
+        column("Status"),
+        column("Værdi"),
+        column("Enhed"),
+        column("Tæller"),
+        column("Udtræksdato"),
+        column("Dataversion"),
+        column("Gruppe"),
+        column("Anbringelse"),
+    );
     let value = cells
         .column_by_name("value")
         .expect("value")
         .as_primitive::<Float64Type>();
+    let num = cells
+        .column_by_name("numerator")
+        .expect("numerator")
+        .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
     let suppressed = cells
         .column_by_name("suppressed")
         .expect("suppressed")
         .as_boolean();
     let mut seen_withheld = false;
     for (i, r) in records.iter().enumerate() {
-        assert_eq!(r.len(), 16);
+        assert_eq!(r.len(), headings.len());
+        assert_eq!(&r[date], "2026-11-01", "every row is dated");
+        assert_eq!(&r[version], data_version);
+        if &r[group] != "Anbragte" {
+            assert_eq!(&r[placement], "Ikke opdelt", "row {i}: {r:?}");
+        }
         if suppressed.value(i) {
             seen_withheld = true;
-            assert_eq!(&r[11], "–", "a withheld value is a dash, never blank or 0");
-            assert_eq!(&r[15], "ja");
+            assert_eq!(&r[status], "diskretioneret");
+            for j in value_at..r.len() - 2 {
+                if j != unit {
+                    assert_eq!(&r[j], "", "a withheld row has empty number cells: {r:?}");
+                }
+            }
         } else {
-            assert!(!r[11].contains('.'), "decimal comma: {}", &r[11]);
-            let parsed: f64 = r[11].replace(',', ".").parse().expect("number");
-            assert_eq!(parsed, value.value(i));
-            assert_eq!(&r[15], "nej");
+            assert_eq!(&r[status], "offentliggjort");
+            assert!(
+                !r[value_at].contains('.'),
+                "decimal comma: {}",
+                &r[value_at]
+            );
+            let parsed: f64 = r[value_at].replace(',', ".").parse().expect("number");
+            // As printed: a share in percent with one decimal, a mean with one.
+            let expected = if &r[unit] == "procent" {
+                value.value(i) * 100.0
+            } else {
+                value.value(i)
+            };
+            assert!(
+                (parsed - expected).abs() <= 0.05 + 1e-9,
+                "{parsed} vs {expected}"
+            );
+            if !num.is_null(i) {
+                assert_eq!(r[numerator].parse::<i64>().expect("a count"), num.value(i));
+            }
         }
     }
     assert!(seen_withheld);
     assert!(
-        records.iter().any(|r| r[11].contains(',')),
+        records.iter().any(|r| r[value_at].contains(',')),
         "shares are written with a decimal comma"
     );
 }
@@ -275,7 +328,7 @@ fn first_cells_of_rows<'a>(html: &'a str, label: &str) -> Vec<&'a str> {
 }
 
 #[test]
-fn a_kommune_whose_anbragt_cells_are_all_withheld_shows_dashes_never_numbers() {
+fn a_kommune_whose_anbragt_cells_are_all_withheld_shows_dots_never_numbers() {
     let run = sample_run();
     let (code, folder) = folders()
         .into_iter()
@@ -300,8 +353,7 @@ fn a_kommune_whose_anbragt_cells_are_all_withheld_shows_dashes_never_numbers() {
     let html =
         std::fs::read_to_string(run.join(format!("published/reports/{folder}/rapport.html")))
             .expect("html");
-    let withheld =
-        r#"<span class="withheld" title="Diskretioneret">–</span><sup class="fn">a</sup>"#;
+    let withheld = r#"<span class="withheld"><span aria-hidden="true">..</span><span class="sr">diskretioneret</span></span><sup class="fn" aria-hidden="true">a</sup>"#;
     // "ingen": an indicator whose latest period has no anbragte in the kommune at all.
     let none = r#"<span class="none" title="Ingen personer i gruppen">ingen</span><sup class="fn">b</sup>"#;
     let tables = first_cells_of_rows(&html, "Anbragte");
@@ -349,8 +401,16 @@ fn reports_render_in_a_real_browser_and_print_to_a4() {
     let html = std::fs::read_to_string(run.join("published/reports/461-odense/rapport.html"))
         .expect("html");
     let extract_date = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run.join("manifest.json")).expect("the run's manifest"),
+    )
+    .expect("json");
+    let note = format!(
+        "Registerudtræk af 1. november 2026 · dataversion {}",
+        manifest["data_version"].as_str().expect("a data version")
+    );
     let again = browser
-        .print(&html, "Odense Kommune", extract_date)
+        .print(&html, "Odense Kommune", &note, extract_date)
         .expect("print");
     assert!(
         again == std::fs::read(&pdf).expect("pdf"),

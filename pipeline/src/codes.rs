@@ -194,6 +194,51 @@ impl Codes {
     }
 }
 
+impl Municipality {
+    /// The kommune's official name as a Danish reader expects it in a heading:
+    /// "Københavns Kommune", "Bornholms Regionskommune", otherwise "<navn> Kommune".
+    pub fn official_name(&self) -> String {
+        match self.code {
+            101 => "Københavns Kommune".to_string(),
+            400 => "Bornholms Regionskommune".to_string(),
+            _ => format!("{} Kommune", self.name),
+        }
+    }
+}
+
+/// The regions in the order Danish tables list them (Danmarks Statistik): Hovedstaden,
+/// Sjælland, Syddanmark, Midtjylland, Nordjylland.
+pub const REGION_ORDER: [i64; 5] = [1084, 1085, 1083, 1082, 1081];
+
+/// A region's position in [`REGION_ORDER`] (unknown codes last).
+pub fn region_position(code: i64) -> usize {
+    REGION_ORDER
+        .iter()
+        .position(|r| *r == code)
+        .unwrap_or(REGION_ORDER.len())
+}
+
+/// A sort key for Danish names: the alphabet ends æ, ø, å, and a leading "Aa" is "Å"
+/// (Aabenraa, Aalborg and Aarhus sort last, as in Danish reference works).
+pub fn danish_sort_key(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let lower = match lower.strip_prefix("aa") {
+        Some(rest) => format!("å{rest}"),
+        None => lower,
+    };
+    lower
+        .chars()
+        .map(|c| match c {
+            'æ' | 'ä' => '{',
+            'ø' | 'ö' => '|',
+            'å' => '}',
+            'é' => 'e',
+            'ü' => 'y',
+            c => c,
+        })
+        .collect()
+}
+
 /// The slug of a municipality name (data-contract.md): lower-case ASCII, æ→ae, ø→oe,
 /// å→aa, spaces and punctuation → `-`.
 pub fn slug(name: &str) -> String {
@@ -244,5 +289,36 @@ mod tests {
         assert_eq!(slug("Lyngby-Taarbæk"), "lyngby-taarbaek");
         assert_eq!(slug("Aabenraa"), "aabenraa");
         assert_eq!(slug("Brønderslev"), "broenderslev");
+    }
+
+    #[test]
+    fn official_names_and_danish_order_follow_danish_convention() {
+        let m = |code: i64, name: &str| Municipality {
+            code,
+            name: name.to_string(),
+            region_code: 1084,
+            region_name: "Region Hovedstaden".to_string(),
+        };
+        assert_eq!(m(101, "København").official_name(), "Københavns Kommune");
+        assert_eq!(
+            m(400, "Bornholm").official_name(),
+            "Bornholms Regionskommune"
+        );
+        assert_eq!(
+            m(147, "Frederiksberg").official_name(),
+            "Frederiksberg Kommune"
+        );
+        let mut names = vec![
+            "Aarhus", "Ærø", "Odense", "Aabenraa", "Ålborg", "Ballerup", "Øster",
+        ];
+        names.sort_by_key(|n| danish_sort_key(n));
+        assert_eq!(
+            names,
+            [
+                "Ballerup", "Odense", "Ærø", "Øster", "Aabenraa", "Ålborg", "Aarhus"
+            ]
+        );
+        assert_eq!(region_position(1084), 0);
+        assert_eq!(region_position(1081), 4);
     }
 }

@@ -81,6 +81,11 @@ pub struct Indicator {
     pub title: String,
     /// Danish definition (reports, "Om tallene").
     pub definition: String,
+    /// The persons counted, in Danish plural ("elever", "18-årige"): page 1's message.
+    pub persons: Option<String>,
+    /// What the numerator's persons did, as a Danish predicate ("fik mindst 2 i …"):
+    /// page 1's message says "<share> af de udsatte <persons> i <kommune> <phrase>".
+    pub phrase: Option<String>,
 }
 
 /// The indicators each report section shows, in order.
@@ -293,6 +298,17 @@ impl File {
             if !self.indicator.iter().any(|i| &i.id == id) {
                 return Err(bad(format!(
                     "[report] names `{id}`, which is not an [[indicator]]"
+                )));
+            }
+        }
+        for id in &r.key {
+            let complete = self
+                .indicator
+                .iter()
+                .any(|i| &i.id == id && i.persons.is_some() && i.phrase.is_some());
+            if !complete {
+                return Err(bad(format!(
+                    "[report] key names `{id}`, which has no `persons` and `phrase` for page 1's message"
                 )));
             }
         }

@@ -357,7 +357,7 @@ pub async fn reports(
     let pdfs = stages
         .time(Stage::Pdf, async {
             crate::faults::point(Stage::Pdf);
-            Ok(report_pdfs(settings, &rendered))
+            Ok(report_pdfs(settings, &rendered, &basis))
         })
         .await?;
     stages
@@ -446,7 +446,11 @@ pub async fn finish(
 
 /// The PDF of every report, or `None` (with a warning saying why) when PDFs are off, no
 /// Chromium is found, or the browser fails: a run does not fail for want of PDFs.
-fn report_pdfs(settings: &Settings, rendered: &report::Rendered) -> Option<Vec<Vec<u8>>> {
+fn report_pdfs(
+    settings: &Settings,
+    rendered: &report::Rendered,
+    basis: &report::Basis,
+) -> Option<Vec<Vec<u8>>> {
     if !settings.pdf {
         info!("PDFs skipped (--no-pdf)");
         return None;
@@ -463,11 +467,11 @@ fn report_pdfs(settings: &Settings, rendered: &report::Rendered) -> Option<Vec<V
             .kommuner
             .iter()
             .map(|k| {
-                browser.print(
-                    &k.html,
-                    &format!("{} Kommune", k.name),
-                    settings.extract_date,
-                )
+                let note = format!(
+                    "Registerudtræk af {} · dataversion {}",
+                    basis.extract_date_da, basis.data_version
+                );
+                browser.print(&k.html, &k.official_name, &note, settings.extract_date)
             })
             .collect()
     };

@@ -1,6 +1,6 @@
 //! `published/bundles/<code>-<slug>.zip`: a report folder zipped for sending. Entries
-//! are in name order with a fixed timestamp (1 January 1980, the zip format's epoch) and
-//! fixed permissions, so the same files give the same bytes.
+//! are in name order, dated the extract date (midnight) and with fixed permissions, so
+//! the same files give the same bytes and a reader sees when the data were taken.
 
 use std::io::Write;
 
@@ -78,7 +78,7 @@ pub async fn write_all(
         if i == 0 {
             crate::faults::point(crate::stage::Stage::Bundles);
         }
-        let archive = zip(&k.folder, &files)?;
+        let archive = zip(&k.folder, &files, basis.extract_date)?;
         written.push(
             dir.put(
                 &format!("published/bundles/{}.zip", k.folder),
@@ -99,14 +99,25 @@ pub async fn write_all(
     Ok(written)
 }
 
-/// Zips `files` (name, bytes) into one folder `folder/` inside the archive.
-pub fn zip(folder: &str, files: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+/// Zips `files` (name, bytes) into one folder `folder/` inside the archive, every entry
+/// dated `date` at midnight.
+pub fn zip(folder: &str, files: &[(String, Vec<u8>)], date: chrono::NaiveDate) -> Result<Vec<u8>> {
+    use chrono::Datelike;
     let err = |e: zip::result::ZipError| Error::internal(format!("zipping {folder}"), e);
+    let stamp = DateTime::from_date_and_time(
+        u16::try_from(date.year()).unwrap_or(1980),
+        date.month() as u8,
+        date.day() as u8,
+        0,
+        0,
+        0,
+    )
+    .unwrap_or_default();
     let mut sorted: Vec<&(String, Vec<u8>)> = files.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
-        .last_modified_time(DateTime::default())
+        .last_modified_time(stamp)
         .unix_permissions(0o644);
     let mut w = ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, bytes) in sorted {
@@ -130,10 +141,17 @@ mod tests {
         ];
         let mut b = a.clone();
         b.reverse();
-        let za = zip("101-koebenhavn", &a).expect("zip");
-        assert_eq!(za, zip("101-koebenhavn", &b).expect("zip"));
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
+        let za = zip("101-koebenhavn", &a, date).expect("zip");
+        assert_eq!(za, zip("101-koebenhavn", &b, date).expect("zip"));
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(za)).expect("archive");
         assert_eq!(archive.len(), 2);
+        let stamp = archive
+            .by_name("101-koebenhavn/b.txt")
+            .expect("entry")
+            .last_modified()
+            .expect("a timestamp");
+        assert_eq!((stamp.year(), stamp.month(), stamp.day()), (2026, 11, 1));
         let mut text = String::new();
         std::io::Read::read_to_string(
             &mut archive.by_name("101-koebenhavn/a.txt").expect("entry"),

@@ -45,14 +45,32 @@ impl Scale {
     }
 }
 
+/// The shape of a series' points, so that series stay apart in greyscale print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    Circle,
+    Square,
+    Diamond,
+    Triangle,
+}
+
 /// One line: a value per x label, `None` where the value is withheld or absent (the
-/// line is broken there, never drawn through zero).
+/// line is broken there, never drawn through zero), and optionally its 95 % interval
+/// per x label (`band`, drawn as a light area behind the line).
 #[derive(Debug, Clone)]
 pub struct Series {
     pub label: String,
     pub color: &'static str,
     pub dashed: bool,
+    pub marker: Marker,
     pub points: Vec<Option<f64>>,
+    pub band: Vec<Option<(f64, f64)>>,
+}
+
+impl Series {
+    fn has_values(&self) -> bool {
+        self.points.iter().any(Option::is_some)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -85,7 +103,7 @@ impl LineChart {
         TOP + PLOT_HEIGHT * (1.0 - (v / self.scale.max()).clamp(0.0, 1.0))
     }
 
-    /// The chart in words: every series with its values, `–` where withheld.
+    /// The chart in words: every series with its values, "diskretioneret" where withheld.
     pub fn description(&self) -> String {
         let mut out = String::new();
         for s in &self.series {
@@ -94,7 +112,8 @@ impl LineChart {
                 .iter()
                 .zip(&s.points)
                 .map(|(x, v)| {
-                    let shown = v.map_or_else(|| "–".to_string(), |v| self.scale.label(v));
+                    let shown =
+                        v.map_or_else(|| "diskretioneret".to_string(), |v| self.scale.label(v));
                     format!("{x}: {shown}")
                 })
                 .collect();
@@ -104,7 +123,9 @@ impl LineChart {
     }
 
     pub fn svg(&self) -> String {
-        let legend_rows = self.series.len().div_ceil(2);
+        // A series without a single value has no line, so no legend entry either.
+        let drawn: Vec<&Series> = self.series.iter().filter(|s| s.has_values()).collect();
+        let legend_rows = drawn.len().div_ceil(2);
         let height = TOP + PLOT_HEIGHT + AXIS_LABELS + LEGEND_ROW * legend_rows as f64 + 6.0;
         let mut s = String::new();
         let _ = write!(
@@ -117,12 +138,46 @@ impl LineChart {
             escape(&self.title),
             escape(&self.description())
         );
-        // Grid and y axis labels.
+        self.axes(&mut s);
+        let base = TOP + PLOT_HEIGHT;
+        // Interval bands, behind every line.
+        for series in &drawn {
+            self.band(&mut s, series);
+        }
+        for series in &drawn {
+            self.line(&mut s, series);
+        }
+        // Legend, two entries a row.
+        for (i, series) in drawn.iter().enumerate() {
+            let x = LEFT + (i % 2) as f64 * 290.0;
+            let y = base + AXIS_LABELS + LEGEND_ROW * (i / 2) as f64;
+            let dash = if series.dashed {
+                r#" stroke-dasharray="6 4""#
+            } else {
+                ""
+            };
+            let _ = write!(
+                s,
+                r##"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}" stroke-width="2.5"{dash}/><text x="{:.1}" y="{:.1}" font-size="15" fill="#1a1a1a">{}</text>"##,
+                x + 28.0,
+                series.color,
+                x + 36.0,
+                y + 5.0,
+                escape(&series.label)
+            );
+            marker(&mut s, series, x + 14.0, y);
+        }
+        s.push_str("</svg>");
+        s
+    }
+
+    /// The grid with the y axis labels, and the x axis labels (at most about eight).
+    fn axes(&self, s: &mut String) {
         for t in self.scale.ticks() {
             let y = self.y(t);
             let _ = write!(
-                s,
-                r##"<line x1="{LEFT:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#d9d9d9" stroke-width="1"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="#333">{}</text>"##,
+                *s,
+                r##"<line x1="{LEFT:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#d9d9d9" stroke-width="1"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="14" fill="#333">{}</text>"##,
                 WIDTH - RIGHT,
                 LEFT - 6.0,
                 y + 4.0,
@@ -139,69 +194,105 @@ impl LineChart {
                 continue;
             }
             let _ = write!(
-                s,
-                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10" fill="#333">{}</text>"##,
+                *s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13" fill="#333">{}</text>"##,
                 self.x(i),
-                base + 16.0,
+                base + 19.0,
                 escape(label)
             );
         }
-        // Lines, broken at missing values, and a dot on every value.
-        for series in &self.series {
-            let dash = if series.dashed {
-                r#" stroke-dasharray="6 4""#
-            } else {
-                ""
-            };
-            let mut segment: Vec<(f64, f64)> = Vec::new();
-            let mut segments = Vec::new();
-            for (i, v) in series.points.iter().enumerate() {
-                match v {
-                    Some(v) => segment.push((self.x(i), self.y(*v))),
-                    None => segments.push(std::mem::take(&mut segment)),
-                }
-            }
-            segments.push(segment);
-            for seg in segments.iter().filter(|seg| seg.len() > 1) {
-                let pts: Vec<String> = seg.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-                let _ = write!(
-                    s,
-                    r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5"{dash}/>"#,
-                    pts.join(" "),
-                    series.color
-                );
-            }
-            for (x, y) in segments.iter().flatten() {
-                let fill = if series.dashed { "#fff" } else { series.color };
-                let _ = write!(
-                    s,
-                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{fill}" stroke="{}" stroke-width="1.5"/>"#,
-                    series.color
-                );
+    }
+
+    /// One series' line, broken at missing values, with a marker on every value.
+    fn line(&self, s: &mut String, series: &Series) {
+        let dash = if series.dashed {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        };
+        let mut segment: Vec<(f64, f64)> = Vec::new();
+        let mut segments = Vec::new();
+        for (i, v) in series.points.iter().enumerate() {
+            match v {
+                Some(v) => segment.push((self.x(i), self.y(*v))),
+                None => segments.push(std::mem::take(&mut segment)),
             }
         }
-        // Legend, two entries a row.
-        for (i, series) in self.series.iter().enumerate() {
-            let x = LEFT + (i % 2) as f64 * 290.0;
-            let y = base + AXIS_LABELS + LEGEND_ROW * (i / 2) as f64;
-            let dash = if series.dashed {
-                r#" stroke-dasharray="6 4""#
-            } else {
-                ""
-            };
+        segments.push(segment);
+        for seg in segments.iter().filter(|seg| seg.len() > 1) {
+            let pts: Vec<String> = seg.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
             let _ = write!(
-                s,
-                r##"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}" stroke-width="2.5"{dash}/><text x="{:.1}" y="{:.1}" font-size="12" fill="#1a1a1a">{}</text>"##,
-                x + 28.0,
-                series.color,
-                x + 36.0,
-                y + 4.0,
-                escape(&series.label)
+                *s,
+                r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2.5"{dash}/>"#,
+                pts.join(" "),
+                series.color
             );
         }
-        s.push_str("</svg>");
-        s
+        for (x, y) in segments.iter().flatten() {
+            marker(s, series, *x, *y);
+        }
     }
+
+    /// The series' interval as a light area, broken where an interval is missing.
+    fn band(&self, s: &mut String, series: &Series) {
+        let mut runs: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new()];
+        for (i, b) in series.band.iter().enumerate() {
+            match b {
+                Some((low, high)) => {
+                    if let Some(run) = runs.last_mut() {
+                        run.push((self.x(i), self.y(*low), self.y(*high)));
+                    }
+                }
+                None => runs.push(Vec::new()),
+            }
+        }
+        for run in runs.iter().filter(|r| r.len() > 1) {
+            let upper = run.iter().map(|(x, _, hi)| format!("{x:.1},{hi:.1}"));
+            let lower = run.iter().rev().map(|(x, lo, _)| format!("{x:.1},{lo:.1}"));
+            let pts: Vec<String> = upper.chain(lower).collect();
+            let _ = write!(
+                s,
+                r#"<polygon points="{}" fill="{}" fill-opacity="0.15" stroke="none"/>"#,
+                pts.join(" "),
+                series.color
+            );
+        }
+    }
+}
+
+/// A point's marker: filled for a solid line, white inside for a dashed one.
+fn marker(s: &mut String, series: &Series, x: f64, y: f64) {
+    let fill = if series.dashed { "#fff" } else { series.color };
+    let stroke = series.color;
+    let _ = match series.marker {
+        Marker::Circle => write!(
+            s,
+            r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>"#
+        ),
+        Marker::Square => write!(
+            s,
+            r#"<rect x="{:.1}" y="{:.1}" width="7.5" height="7.5" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>"#,
+            x - 3.75,
+            y - 3.75
+        ),
+        Marker::Diamond => write!(
+            s,
+            r#"<polygon points="{x:.1},{:.1} {:.1},{y:.1} {x:.1},{:.1} {:.1},{y:.1}" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>"#,
+            y - 5.0,
+            x + 5.0,
+            y + 5.0,
+            x - 5.0
+        ),
+        Marker::Triangle => write!(
+            s,
+            r#"<polygon points="{x:.1},{:.1} {:.1},{:.1} {:.1},{:.1}" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>"#,
+            y - 5.0,
+            x + 5.0,
+            y + 4.0,
+            x - 5.0,
+            y + 4.0
+        ),
+    };
 }
 
 #[cfg(test)]
@@ -216,7 +307,9 @@ mod tests {
                 label: "Kommune, udsatte".into(),
                 color: "#D55E00",
                 dashed: false,
+                marker: Marker::Circle,
                 points,
+                band: Vec::new(),
             }],
             scale: Scale::Percent,
         }
@@ -241,10 +334,47 @@ mod tests {
             !svg.contains("<polyline"),
             "no segment has two points: {svg}"
         );
-        assert_eq!(svg.matches("<circle").count(), 2);
+        // Two points and the legend's marker.
+        assert_eq!(svg.matches("<circle").count(), 3);
         assert_eq!(
             c.description(),
-            "Kommune, udsatte: 2021/2022: 40,0 %, 2022/2023: –, 2023/2024: 50,0 %."
+            "Kommune, udsatte: 2021/2022: 40,0 %, 2022/2023: diskretioneret, 2023/2024: 50,0 %."
+        );
+    }
+
+    #[test]
+    fn a_series_without_values_has_no_legend_entry() {
+        let mut c = chart(vec![Some(0.4), Some(0.5), Some(0.6)]);
+        c.series.push(Series {
+            label: "Kommune, øvrige".into(),
+            color: "#0072B2",
+            dashed: false,
+            marker: Marker::Square,
+            points: vec![None, None, None],
+            band: Vec::new(),
+        });
+        let svg = c.svg();
+        assert!(svg.contains(">Kommune, udsatte</text>"));
+        assert!(!svg.contains(">Kommune, øvrige</text>"), "{svg}");
+        // It is still said in words.
+        assert!(
+            c.description()
+                .contains("Kommune, øvrige: 2021/2022: diskretioneret")
+        );
+    }
+
+    #[test]
+    fn the_interval_is_a_band_behind_the_line() {
+        // 20–60 % and 30–70 % at x = 52 and 329: the upper edge left to right, then the
+        // lower edge back (y: 100 % at 14, 0 % at 214).
+        let mut c = chart(vec![Some(0.4), Some(0.5), None]);
+        c.series[0].band = vec![Some((0.2, 0.6)), Some((0.3, 0.7)), None];
+        let svg = c.svg();
+        assert!(
+            svg.contains(
+                r##"<polygon points="52.0,94.0 329.0,74.0 329.0,154.0 52.0,174.0" fill="#D55E00" fill-opacity="0.15""##
+            ),
+            "{svg}"
         );
     }
 

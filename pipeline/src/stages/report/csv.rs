@@ -1,38 +1,55 @@
-//! `indikatorer.csv` as Danish Excel opens it with a double click: UTF-8 with a byte
-//! order mark, `;` between fields, decimal comma, Danish headings. Withheld figures are
-//! "–", never empty or 0.
+//! `indikatorer.csv` as Danish Excel and LibreOffice open it with a double click: UTF-8
+//! with a byte order mark, `;` between fields, decimal comma, Danish headings. Each row
+//! is dated (extract date and data version), so a CSV taken out of its bundle can be
+//! placed. Shares are percentages rounded as the report prints them (one decimal), a
+//! mean one decimal; the exact counts are in "Tæller" and "Nævner". A withheld figure
+//! is an empty cell with "diskretioneret" in "Status", never text in a number column.
 
 use datafusion::arrow::array::RecordBatch;
 
-use super::{format, texts};
+use super::{Basis, format, texts};
 use crate::cells::Columns;
 use crate::error::{Error, Result};
 
-/// The headings, in order; one per contract column plus the indicator's Danish name.
-pub const HEADINGS: [&str; 16] = [
+/// The headings, in order.
+pub const HEADINGS: [&str; 19] = [
     "Indikator",
     "Indikator-id",
     "Periode",
+    "Antal år",
     "År",
     "Niveau",
     "Områdekode",
     "Område",
     "Gruppe",
     "Anbringelse",
-    "Tæller",
-    "Nævner",
-    "Værdi (andel 0-1 eller karaktergennemsnit)",
+    "Status",
+    "Værdi",
     "Nedre grænse (95 %)",
     "Øvre grænse (95 %)",
-    "Antal år",
-    "Diskretioneret",
+    "Enhed",
+    "Tæller",
+    "Nævner",
+    "Udtræksdato",
+    "Dataversion",
 ];
 
-pub const WITHHELD: &str = "–";
+/// "Status" of a withheld row.
+pub const WITHHELD: &str = "diskretioneret";
+/// "Status" of a published row.
+pub const PUBLISHED: &str = "offentliggjort";
 
-pub fn danish_csv(cells: &RecordBatch) -> Result<Vec<u8>> {
+/// The placement column: the placement breakdown applies to anbragte only.
+fn placement_label(group: &str, placement: &str) -> String {
+    match (group, placement) {
+        ("anbragt", _) => texts::placement_name(placement),
+        (_, "alle") => "Ikke opdelt".to_string(),
+        (_, other) => texts::placement_name(other),
+    }
+}
+
+pub fn danish_csv(cells: &RecordBatch, basis: &Basis) -> Result<Vec<u8>> {
     let columns = Columns::of(cells, "indikatorer.csv's cells", None)?;
-
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = ::csv::WriterBuilder::new()
@@ -41,33 +58,45 @@ pub fn danish_csv(cells: &RecordBatch) -> Result<Vec<u8>> {
             .from_writer(&mut out);
         let err = |e: ::csv::Error| Error::internal("writing indikatorer.csv", e);
         w.write_record(HEADINGS).map_err(err)?;
+        let extract_date = basis.extract_date.to_string();
         for r in columns.rows() {
-            // A null number is "–" when withheld (a mean has no numerator: blank).
-            let shown = |text: Option<String>| match (text, r.suppressed) {
-                (Some(text), _) => text,
-                (None, true) => WITHHELD.to_string(),
-                (None, false) => String::new(),
+            let text = texts::indicator(r.indicator);
+            let share = text.is_none_or(|t| t.share);
+            // As printed: a share in percent with one decimal, a mean with one decimal.
+            let number = |v: Option<f64>| match v {
+                Some(x) if !r.suppressed && share => format::csv_number(x * 100.0, 1),
+                Some(x) if !r.suppressed => format::csv_number(x, 1),
+                _ => String::new(),
             };
-            let int = |v: Option<i64>| shown(v.map(|v| v.to_string()));
-            let float = |v: Option<f64>| shown(v.map(format::csv_number));
-            let title = texts::indicator(r.indicator).map_or("", |t| t.title);
+            let count = |v: Option<i64>| match v {
+                Some(n) if !r.suppressed => n.to_string(),
+                _ => String::new(),
+            };
             let record = [
-                title.to_string(),
+                text.map_or("", |t| t.title).to_string(),
                 r.indicator.to_string(),
                 r.period.to_string(),
+                r.years.to_string(),
                 r.year.to_string(),
                 r.geo_level.to_string(),
                 r.geo_code.to_string(),
                 r.geo_name.to_string(),
                 texts::group_name(r.group).to_string(),
-                texts::placement_name(r.placement),
-                int(r.numerator),
-                int(r.denominator),
-                float(r.value),
-                float(r.ci_low),
-                float(r.ci_high),
-                r.years.to_string(),
-                if r.suppressed { "ja" } else { "nej" }.to_string(),
+                placement_label(r.group, r.placement),
+                if r.suppressed { WITHHELD } else { PUBLISHED }.to_string(),
+                number(r.value),
+                number(r.ci_low),
+                number(r.ci_high),
+                if share {
+                    "procent"
+                } else {
+                    "karaktergennemsnit"
+                }
+                .to_string(),
+                count(r.numerator),
+                count(r.denominator),
+                extract_date.clone(),
+                basis.data_version.clone(),
             ];
             w.write_record(&record).map_err(err)?;
         }
@@ -75,4 +104,17 @@ pub fn danish_csv(cells: &RecordBatch) -> Result<Vec<u8>> {
             .map_err(|e| Error::internal("writing indikatorer.csv", e))?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_placement_breakdown_is_named_only_for_anbragte() {
+        assert_eq!(placement_label("anbragt", "alle"), "Alle anbragte");
+        assert_eq!(placement_label("anbragt", "institution"), "Institution");
+        assert_eq!(placement_label("udsat", "alle"), "Ikke opdelt");
+        assert_eq!(placement_label("oevrige", "alle"), "Ikke opdelt");
+    }
 }

@@ -17,6 +17,11 @@ pub fn percent(share: f64) -> String {
     format!("{} %", decimal(share * 100.0, 1))
 }
 
+/// A share in whole percent, as page 1's sentences say it: `0.452` → `45 %`.
+pub fn percent_whole(share: f64) -> String {
+    format!("{} %", decimal(share * 100.0, 0))
+}
+
 /// A mean grade: `7.4321` → `7,4`.
 pub fn grade(mean: f64) -> String {
     decimal(mean, 1)
@@ -55,10 +60,15 @@ pub fn decimal(x: f64, places: usize) -> String {
     if negative { format!("−{body}") } else { body }
 }
 
-/// A CSV number as Danish Excel reads it: decimal comma, no thousands separator, an
-/// ASCII minus, full precision.
-pub fn csv_number(x: f64) -> String {
-    let s = format!("{x}");
+/// A CSV number as Danish Excel and LibreOffice read it: `places` decimals, decimal
+/// comma, no thousands separator, an ASCII minus (none on a value that rounds to 0).
+pub fn csv_number(x: f64, places: usize) -> String {
+    let s = format!("{x:.places$}");
+    let s = if s.chars().all(|c| matches!(c, '-' | '0' | '.')) {
+        s.trim_start_matches('-').to_string()
+    } else {
+        s
+    };
     s.replace('.', ",")
 }
 
@@ -114,8 +124,10 @@ mod tests {
 
     #[test]
     fn csv_numbers_use_a_decimal_comma() {
-        assert_eq!(csv_number(0.452), "0,452");
-        assert_eq!(csv_number(12.0), "12");
+        assert_eq!(csv_number(45.2, 1), "45,2");
+        assert_eq!(csv_number(1234.56, 1), "1234,6");
+        assert_eq!(csv_number(-0.75, 1), "-0,8");
+        assert_eq!(csv_number(-0.01, 1), "0,0");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod chart;
 pub mod csv;
 pub mod format;
+pub mod message;
 pub mod model;
 pub mod pdf;
 pub mod templates;
@@ -107,6 +108,8 @@ pub struct KommunePage {
     ranks: Vec<Rank>,
     definitions: Vec<Definition>,
     any_withheld: bool,
+    /// Page 1's message: a few sentences per key indicator.
+    headlines: Vec<message::Headline>,
 }
 
 /// The national overview.
@@ -140,6 +143,8 @@ struct AreaColumn {
 struct AreaRow {
     code: i32,
     name: String,
+    /// The name's Danish sort key (the sortable table's `data-value`).
+    sort_key: String,
     folder: Option<String>,
     cells: Vec<Shown>,
 }
@@ -165,6 +170,7 @@ fn area_table(p: &Published, areas: &[(Area, Option<String>)]) -> AreaTable {
         .map(|(a, folder)| AreaRow {
             code: a.code,
             name: a.name.clone(),
+            sort_key: crate::codes::danish_sort_key(&a.name),
             folder: folder.clone(),
             cells: keys
                 .iter()
@@ -179,7 +185,10 @@ fn area_table(p: &Published, areas: &[(Area, Option<String>)]) -> AreaTable {
 #[derive(Debug, Clone)]
 pub struct KommuneFiles {
     pub code: i64,
+    /// The code list's name (the bundle's manifest).
     pub name: String,
+    /// "Københavns Kommune", "Herning Kommune": the PDF's running header.
+    pub official_name: String,
     /// `<code>-<slug>`.
     pub folder: String,
     pub html: String,
@@ -277,7 +286,7 @@ impl Pages<'_> {
         let danmark = danmark();
         let kommune = Area {
             code: m.code as i32,
-            name: m.name.clone(),
+            name: m.official_name(),
         };
         let region = Area {
             code: m.region_code as i32,
@@ -317,10 +326,15 @@ impl Pages<'_> {
             kommune.code,
         );
         let any_withheld = any_withheld(&[&key, &grades, &youth, &school], &placement);
+        let headlines = key_indicators
+            .iter()
+            .filter_map(|id| crate::registry::checked().indicator(id))
+            .filter_map(|i| message::headline(published, i, &kommune, &region))
+            .collect();
         let folder = model::folder(m);
         let page = KommunePage {
             code: m.code,
-            name: m.name.clone(),
+            name: kommune.name.clone(),
             region: m.region_name.clone(),
             folder: folder.clone(),
             basis: basis.clone(),
@@ -337,15 +351,17 @@ impl Pages<'_> {
                 .collect(),
             definitions: definitions(),
             any_withheld,
+            headlines,
         };
         let html = templates::render(env, "kommune.html", &page)?;
         let own = own_cells(cells, kommune.code)?;
         Ok(KommuneFiles {
             code: m.code,
             name: m.name.clone(),
+            official_name: kommune.name.clone(),
             folder,
             html,
-            csv: csv::danish_csv(&own)?,
+            csv: csv::danish_csv(&own, basis)?,
             parquet: crate::storage::runs::parquet_bytes_with(
                 own.schema(),
                 std::slice::from_ref(&own),
@@ -373,12 +389,13 @@ impl Pages<'_> {
                     ));
                 }
             }
-            seen.sort_by_key(|(a, _)| a.code);
+            seen.sort_by_key(|(a, _)| crate::codes::region_position(i64::from(a.code)));
             seen
         };
-        let kommune_areas: Vec<(Area, Option<String>)> = codes
-            .municipalities
-            .iter()
+        let mut kommuner: Vec<&crate::codes::Municipality> = codes.municipalities.iter().collect();
+        kommuner.sort_by_key(|m| crate::codes::danish_sort_key(&m.name));
+        let kommune_areas: Vec<(Area, Option<String>)> = kommuner
+            .into_iter()
             .map(|m| {
                 (
                     Area {

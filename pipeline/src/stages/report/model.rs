@@ -8,7 +8,7 @@ use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::datatypes::{Float64Type, Int32Type};
 use serde::Serialize;
 
-use super::chart::{LineChart, Scale, Series};
+use super::chart::{LineChart, Marker, Scale, Series};
 use super::texts::{self, GROUPS};
 use crate::cells::{self, Columns};
 use crate::codes::{Codes, Municipality, slug};
@@ -24,13 +24,26 @@ pub struct Figure {
     pub suppressed: bool,
 }
 
-type Key = (String, i32, i32, String, String);
+/// (indicator, years, year, geo_code, group, placement).
+type Key = (String, i32, i32, i32, String, String);
 
-/// The published cells, looked up by (indicator, year, geo_code, group, placement).
+fn key(indicator: &str, years: i32, year: i32, geo: i32, group: &str, placement: &str) -> Key {
+    (
+        indicator.to_string(),
+        years,
+        year,
+        geo,
+        group.to_string(),
+        placement.to_string(),
+    )
+}
+
+/// The published cells, looked up by (indicator, years, year, geo_code, group,
+/// placement).
 pub struct Published {
     cells: HashMap<Key, Figure>,
-    /// Per indicator: its periods, by year.
-    periods: BTreeMap<String, BTreeMap<i32, String>>,
+    /// Per (indicator, years): its periods, by (last) year.
+    periods: BTreeMap<(String, i32), BTreeMap<i32, String>>,
     /// Periods this release revised (methodology.md, "Releases"): marked "revideret".
     revised: std::collections::BTreeSet<String>,
 }
@@ -38,11 +51,8 @@ pub struct Published {
 impl Published {
     pub fn from_batch(batch: &RecordBatch) -> Result<Published> {
         let columns = Columns::of(batch, "the published cells", None)?;
-        let mut cells = HashMap::with_capacity(columns.len());
-        let mut periods: BTreeMap<String, BTreeMap<i32, String>> = BTreeMap::new();
-        // The reports show the yearly figures; the three-year windows are in the CSV
-        // and Parquet of the bundle.
-        for r in columns.rows().filter(|r| r.years == 1) {
+        let mut published = Published::empty();
+        for r in columns.rows() {
             let figure = Figure {
                 value: r.value,
                 low: r.ci_low,
@@ -50,27 +60,42 @@ impl Published {
                 denominator: r.denominator,
                 suppressed: r.suppressed,
             };
-            periods
-                .entry(r.indicator.to_string())
-                .or_default()
-                .entry(r.year)
-                .or_insert_with(|| r.period.to_string());
-            cells.insert(
-                (
-                    r.indicator.to_string(),
-                    r.year,
-                    r.geo_code,
-                    r.group.to_string(),
-                    r.placement.to_string(),
-                ),
-                figure,
+            let key = (
+                r.indicator,
+                r.years,
+                r.year,
+                r.geo_code,
+                r.group,
+                r.placement,
             );
+            published.add(key, r.period, figure);
         }
-        Ok(Published {
-            cells,
-            periods,
+        Ok(published)
+    }
+
+    pub fn empty() -> Published {
+        Published {
+            cells: HashMap::new(),
+            periods: BTreeMap::new(),
             revised: Default::default(),
-        })
+        }
+    }
+
+    /// Adds one cell: (indicator, years, year, geo_code, group, placement), its period
+    /// label and figure.
+    pub fn add(
+        &mut self,
+        (indicator, years, year, geo, group, placement): (&str, i32, i32, i32, &str, &str),
+        period: &str,
+        figure: Figure,
+    ) {
+        self.periods
+            .entry((indicator.to_string(), years))
+            .or_default()
+            .entry(year)
+            .or_insert_with(|| period.to_string());
+        self.cells
+            .insert(key(indicator, years, year, geo, group, placement), figure);
     }
 
     /// Marks the periods this release revised: their titles say "revideret".
@@ -78,6 +103,7 @@ impl Published {
         self.revised.extend(periods.iter().cloned());
     }
 
+    /// A yearly cell.
     pub fn get(
         &self,
         indicator: &str,
@@ -86,35 +112,59 @@ impl Published {
         group: &str,
         placement: &str,
     ) -> Option<&Figure> {
-        self.cells.get(&(
-            indicator.to_string(),
-            year,
-            geo,
-            group.to_string(),
-            placement.to_string(),
-        ))
+        self.get_years(indicator, 1, year, geo, group, placement)
     }
 
-    /// The latest (year, period) of an indicator, the period as a title ("2021/2022
-    /// (revideret)" when this release revised it).
+    /// A yearly (`years` 1) or three-year (`years` 3, `year` its last) cell.
+    pub fn get_years(
+        &self,
+        indicator: &str,
+        years: i32,
+        year: i32,
+        geo: i32,
+        group: &str,
+        placement: &str,
+    ) -> Option<&Figure> {
+        self.cells
+            .get(&key(indicator, years, year, geo, group, placement))
+    }
+
+    /// The latest (year, period) of an indicator's yearly figures, the period as a
+    /// title ("2021/2022 (revideret)" when this release revised it).
     pub fn latest(&self, indicator: &str) -> Option<(i32, String)> {
-        self.periods
-            .get(indicator)?
-            .iter()
-            .next_back()
-            .map(|(y, p)| {
-                if self.revised.contains(p) {
-                    (*y, format!("{p} (revideret)"))
-                } else {
-                    (*y, p.clone())
-                }
-            })
+        self.latest_of(indicator, 1)
     }
 
+    /// The latest (last year, period) of an indicator's yearly (`years` 1) or
+    /// three-year (`years` 3) figures, marked "(revideret)" when revised.
+    pub fn latest_of(&self, indicator: &str, years: i32) -> Option<(i32, String)> {
+        self.periods_of(indicator, years).pop()
+    }
+
+    /// Every (last year, period) of an indicator's yearly figures.
     pub fn years(&self, indicator: &str) -> Vec<(i32, String)> {
         self.periods
-            .get(indicator)
+            .get(&(indicator.to_string(), 1))
             .map(|m| m.iter().map(|(y, p)| (*y, p.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every (last year, period) of an indicator's figures over `years` years, oldest
+    /// first, marked "(revideret)" when revised.
+    pub fn periods_of(&self, indicator: &str, years: i32) -> Vec<(i32, String)> {
+        self.periods
+            .get(&(indicator.to_string(), years))
+            .map(|m| {
+                m.iter()
+                    .map(|(y, p)| {
+                        if self.revised.contains(p) {
+                            (*y, format!("{p} (revideret)"))
+                        } else {
+                            (*y, p.clone())
+                        }
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -269,11 +319,20 @@ pub fn trend(
             .map(|(y, _)| Shown::of(p.get(indicator, *y, area.code, group, "alle")))
             .collect();
         let label = format!("{}, {}", area.name, texts::group_name(group).to_lowercase());
+        // The interval band for the first area's udsatte: the line a reader must not
+        // read noise into.
+        let band = if area.code == first_geo && *group == "udsat" {
+            values.iter().map(|s| s.low.zip(s.high)).collect()
+        } else {
+            Vec::new()
+        };
         series.push(Series {
             label: label.clone(),
             color: texts::group_colour(group),
             dashed: area.code != first_geo,
+            marker: marker_of(group),
             points: values.iter().map(|s| s.value).collect(),
+            band,
         });
         views.push(SeriesView { label, values });
     }
@@ -294,6 +353,16 @@ pub fn trend(
         x: chart.x_labels.clone(),
         series: views,
     })
+}
+
+/// Each group's point marker (greyscale print tells the groups apart by it).
+fn marker_of(group: &str) -> Marker {
+    match group {
+        "oevrige" => Marker::Square,
+        "anbragt" => Marker::Triangle,
+        "forebyggende" => Marker::Diamond,
+        _ => Marker::Circle,
+    }
 }
 
 /// Anbragte by placement group and type, for some indicators in their latest period.
@@ -388,6 +457,8 @@ pub struct Rank {
     pub window: String,
     pub geo_code: i32,
     pub name: String,
+    /// The name's Danish sort key (the sortable table's `data-value`).
+    pub sort_key: String,
     pub folder: String,
     pub participation: Option<i32>,
     pub grade_mean: Option<i32>,
@@ -418,6 +489,7 @@ pub fn ranks(batch: &RecordBatch, codes: &Codes) -> Result<Vec<Rank>> {
             window: window.value(i).to_string(),
             geo_code: geo.value(i),
             name: name.value(i).to_string(),
+            sort_key: crate::codes::danish_sort_key(name.value(i)),
             folder: codes
                 .municipalities
                 .iter()

@@ -215,10 +215,17 @@ impl Browser {
         self.evaluate(expression)
     }
 
-    /// Prints `html` on A4 with a header naming `title` and page numbers in the footer.
-    /// `date` (the extract date) becomes the PDF's creation and modification date, so
-    /// the same page prints to the same bytes.
-    pub fn print(&mut self, html: &str, title: &str, date: chrono::NaiveDate) -> Result<Vec<u8>> {
+    /// Prints `html` on A4 with a header naming `title` and the series on every page, and
+    /// a footer with `note` (extract date and data version), the source and "Side n af
+    /// m". `date` (the extract date) becomes the PDF's creation and modification date,
+    /// so the same page prints to the same bytes.
+    pub fn print(
+        &mut self,
+        html: &str,
+        title: &str,
+        note: &str,
+        date: chrono::NaiveDate,
+    ) -> Result<Vec<u8>> {
         self.call("Emulation.clearDeviceMetricsOverride", json!({}), true)?;
         self.call("Emulation.setEmulatedMedia", json!({"media": ""}), true)?;
         self.load(html)?;
@@ -226,7 +233,10 @@ impl Browser {
         let header = format!(
             r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; margin: 0 14mm; display: flex; justify-content: space-between;"><span>{title}</span><span>Udsatte børn og unges skolegang</span></div>"#
         );
-        let footer = r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; text-align: center;">Side <span class="pageNumber"></span> af <span class="totalPages"></span></div>"#;
+        let note = super::format::escape(note);
+        let footer = format!(
+            r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; margin: 0 14mm; display: flex; justify-content: space-between;"><span>{note} · Kilde: Skolegang på registerdata</span><span>Side <span class="pageNumber"></span> af <span class="totalPages"></span></span></div>"#
+        );
         let r = self.call(
             "Page.printToPDF",
             json!({

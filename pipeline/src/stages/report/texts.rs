@@ -42,11 +42,16 @@ pub fn section(pick: fn(&registry::ReportSections) -> &Vec<String>) -> Vec<&'sta
 }
 
 /// Groups in the order the reports show them, with their names and colours (the
-/// Okabe–Ito palette: distinguishable with colour vision deficiencies).
+/// Okabe–Ito palette, distinguishable with colour vision deficiencies; forebyggende's
+/// orange darkened to #A66F00 so that every line has at least 3:1 contrast on white).
 pub const GROUPS: [(&str, &str, &str); 5] = [
     ("udsat", "Udsatte", "#D55E00"),
     ("anbragt", "Anbragte", "#CC79A7"),
-    ("forebyggende", "Forebyggende foranstaltninger", "#E69F00"),
+    (
+        "forebyggende",
+        "Med forebyggende foranstaltninger",
+        "#A66F00",
+    ),
     ("oevrige", "Øvrige", "#0072B2"),
     ("alle", "Alle", "#555555"),
 ];
