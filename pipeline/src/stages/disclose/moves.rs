@@ -599,16 +599,24 @@ impl<T: Copy + Default + PartialEq, const N: usize> Small<T, N> {
     }
 }
 
+/// What a move from a finest cell is made against: partner kommuner, partner finest
+/// places, and each partner kommune's richest cell of the same group.
+struct Partners<'a> {
+    geo: &'a Small<u16, 10>,
+    leaf: &'a Small<u8, 8>,
+    richest: &'a Small<(u16, u8), 10>,
+}
+
 /// Calls `f` with each move pattern from the finest cell (`l`, `c`) in year `y` (and,
 /// when `time` is some other year of its window, against the same cells there): the
 /// cell alone (everything above it moves: wide when allowed), diagonals with another
-/// kommune, another finest place, or both, and rectangles of two kommuner × two finest
-/// places. Returns true when `f` said stop.
+/// kommune (at `c`, then at its richest cell of the group), another finest place, or
+/// both, and rectangles of two kommuner × two finest places. Returns true when `f`
+/// said stop.
 fn each_pattern(
     (y, time): (i32, Option<i32>),
     (l, c): (u16, u8),
-    geo: &Small<u16, 10>,
-    leaf: &Small<u8, 8>,
+    partners: &Partners,
     f: &mut dyn FnMut(&Move) -> bool,
 ) -> bool {
     let mut emit = |cells: &[(u16, u8, f64)]| {
@@ -625,9 +633,14 @@ fn each_pattern(
         }
         f(&m)
     };
-    let (geo, leaf) = (geo.as_slice(), leaf.as_slice());
+    let (geo, leaf) = (partners.geo.as_slice(), partners.leaf.as_slice());
     emit(&[(l, c, 1.0)])
         || geo.iter().any(|&l2| emit(&[(l, c, 1.0), (l2, c, -1.0)]))
+        || partners
+            .richest
+            .as_slice()
+            .iter()
+            .any(|&(l2, c2)| emit(&[(l, c, 1.0), (l2, c2, -1.0)]))
         || leaf.iter().any(|&c2| emit(&[(l, c, 1.0), (l, c2, -1.0)]))
         || geo.iter().any(|&l2| {
             leaf.iter()
@@ -636,6 +649,15 @@ fn each_pattern(
         || leaf
             .iter()
             .any(|&c2| geo.iter().any(|&l2| emit(&[(l, c, 1.0), (l2, c2, -1.0)])))
+}
+
+/// The distance between two places of the placement tree, given each with its
+/// ancestors (itself first): the steps from both up to their lowest common ancestor.
+fn tree_distance(up_a: &[u8], up_b: &[u8]) -> usize {
+    up_b.iter()
+        .position(|x| up_a.contains(x))
+        .and_then(|db| Some(db + up_a.iter().position(|x| *x == up_b[db])?))
+        .unwrap_or(usize::MAX)
 }
 
 /// The counts a move changes: (years, year, geo, combo, coefficient).
@@ -927,8 +949,14 @@ impl<'a> Moves<'a> {
             for (_, l, c) in self.start_cells(kind, y, g, q) {
                 let geo = self.partner_kommuner(kind, y, (l, c), g, known);
                 let leaf = self.partner_places(c, q);
+                let richest = self.richest_cells(kind, y, c, &geo);
+                let partners = Partners {
+                    geo: &geo,
+                    leaf: &leaf,
+                    richest: &richest,
+                };
                 for &time in times.as_slice() {
-                    if each_pattern((y, time), (l, c), &geo, &leaf, f) {
+                    if each_pattern((y, time), (l, c), &partners, f) {
                         return;
                     }
                 }
@@ -1026,8 +1054,45 @@ impl<'a> Moves<'a> {
         geo
     }
 
+    /// For each partner kommune, its largest finest cell in the same group as `c` (the
+    /// placement subtree below udsat: all anbragt types for an anbragt type) other than
+    /// `c`: a diagonal against it moves the partner's group total where the partner has
+    /// the most room, when its cell at `c` itself has none.
+    fn richest_cells(
+        &self,
+        kind: Kind,
+        y: i32,
+        c: u8,
+        geo: &Small<u16, 10>,
+    ) -> Small<(u16, u8), 10> {
+        let t = &self.trees;
+        let chain = &t.combo_up[c as usize];
+        let top = chain
+            .get(chain.len().saturating_sub(3))
+            .copied()
+            .unwrap_or(c);
+        let mut out: Small<(u16, u8), 10> = Small::new();
+        for &l2 in geo.as_slice() {
+            let best = t.leaves_under[top as usize]
+                .iter()
+                .filter(|x| **x != c)
+                .map(|x| (self.finest_value(kind, y, l2, *x), *x))
+                .filter(|(v, _)| *v > 0.0)
+                .fold(None, |best: Option<(f64, u8)>, x| match best {
+                    Some(b) if b.0 >= x.0 => Some(b),
+                    _ => Some(x),
+                });
+            if let Some((_, c2)) = best {
+                out.push((l2, c2));
+            }
+        }
+        out
+    }
+
     /// Finest places outside the target's placement `q` to move against, for the
-    /// finest place `c`: the nearest in the placement tree first, at most eight.
+    /// finest place `c`: the nearest in the placement tree first (the fewest counts
+    /// between the two and their lowest common ancestor, which a diagonal changes), at
+    /// most eight.
     fn partner_places(&self, c: u8, q: u8) -> Small<u8, 8> {
         let t = &self.trees;
         let inside_leaves = &t.leaves_under[q as usize];
@@ -1036,10 +1101,7 @@ impl<'a> Moves<'a> {
             .iter()
             .filter(|x| !inside_leaves.contains(x))
             .map(|x| {
-                let distance = t.combo_up[*x as usize]
-                    .iter()
-                    .position(|a| t.combo_up[c as usize].contains(a))
-                    .unwrap_or(usize::MAX);
+                let distance = tree_distance(&t.combo_up[c as usize], &t.combo_up[*x as usize]);
                 (distance, *x)
             })
             .collect();
@@ -1104,5 +1166,29 @@ pub fn pack<'e>(
         packed
     } else {
         certificate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placements_are_near_by_the_steps_to_their_common_ancestor_from_both_sides() {
+        // alle 0 → udsat 1, oevrige 2; udsat → anbragt 3, forebyggende 4; anbragt →
+        // institution 5, familiepleje 6; institution → eget 7, doegn 8; familiepleje →
+        // pleje 9.
+        let eget = [7, 5, 3, 1, 0];
+        let doegn = [8, 5, 3, 1, 0];
+        let pleje = [9, 6, 3, 1, 0];
+        let forebyggende = [4, 1, 0];
+        let oevrige = [2, 0];
+        assert_eq!(tree_distance(&eget, &doegn), 2);
+        assert_eq!(tree_distance(&eget, &pleje), 4);
+        assert_eq!(tree_distance(&eget, &forebyggende), 4);
+        assert_eq!(tree_distance(&eget, &oevrige), 5);
+        // Symmetric, and a sibling nearer than anything outside the group.
+        assert_eq!(tree_distance(&doegn, &eget), 2);
+        assert_eq!(tree_distance(&[7], &[8]), usize::MAX);
     }
 }
