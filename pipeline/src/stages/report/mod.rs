@@ -125,11 +125,15 @@ pub struct IndexPage {
     definitions: Vec<Definition>,
 }
 
-/// Areas down, (indicator, group) across: the region and kommune tables of the overview.
+/// Areas down, (indicator, group) across: the region and kommune tables of the overview,
+/// with Danmark as the reference row and, for kommuner, each one's region.
 #[derive(Debug, Clone, Serialize)]
 pub struct AreaTable {
     columns: Vec<AreaColumn>,
     rows: Vec<AreaRow>,
+    reference: AreaRow,
+    /// The rows are kommuner with a region column.
+    regions: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,19 +141,23 @@ struct AreaColumn {
     title: &'static str,
     group: &'static str,
     period: String,
+    /// Udsatte − øvrige in percentage points.
+    gap: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 struct AreaRow {
     code: i32,
     name: String,
+    /// The kommune's region (kommune tables only).
+    region: Option<String>,
     /// The name's Danish sort key (the sortable table's `data-value`).
     sort_key: String,
     folder: Option<String>,
     cells: Vec<Shown>,
 }
 
-fn area_table(p: &Published, areas: &[(Area, Option<String>)]) -> AreaTable {
+fn area_table(p: &Published, areas: &[(Area, Option<String>)], codes: Option<&Codes>) -> AreaTable {
     let mut columns = Vec::new();
     let mut keys = Vec::new();
     for id in key_indicators() {
@@ -161,24 +169,51 @@ fn area_table(p: &Published, areas: &[(Area, Option<String>)]) -> AreaTable {
                 title: text.title,
                 group: texts::group_name(group),
                 period: period.to_string(),
+                gap: false,
             });
-            keys.push((id, year, group));
+            keys.push((id, year, Some(group)));
+        }
+        if text.share {
+            columns.push(AreaColumn {
+                title: text.title,
+                group: "Forskel, procentpoint",
+                period: period.to_string(),
+                gap: true,
+            });
+            keys.push((id, year, None));
         }
     }
-    let rows = areas
-        .iter()
-        .map(|(a, folder)| AreaRow {
-            code: a.code,
-            name: a.name.clone(),
-            sort_key: crate::codes::danish_sort_key(&a.name),
-            folder: folder.clone(),
-            cells: keys
+    let row = |a: &Area, folder: &Option<String>| AreaRow {
+        code: a.code,
+        name: a.name.clone(),
+        region: codes.and_then(|c| {
+            c.municipalities
                 .iter()
-                .map(|(id, y, g)| Shown::of(p.get(id, *y, a.code, g, "alle")))
-                .collect(),
-        })
-        .collect();
-    AreaTable { columns, rows }
+                .find(|m| m.code == i64::from(a.code))
+                .map(|m| {
+                    let name = m.region_name.as_str();
+                    name.strip_prefix("Region ").unwrap_or(name).to_string()
+                })
+        }),
+        sort_key: crate::codes::danish_sort_key(&a.name),
+        folder: folder.clone(),
+        cells: keys
+            .iter()
+            .map(|(id, y, g)| {
+                let shown = |g: &str| Shown::of(p.get(id, *y, a.code, g, "alle"));
+                match g {
+                    Some(g) => shown(g),
+                    None => Shown::gap(&shown("udsat"), &shown("oevrige")),
+                }
+            })
+            .collect(),
+    };
+    AreaTable {
+        columns,
+        rows: areas.iter().map(|(a, folder)| row(a, folder)).collect(),
+        reference: row(&danmark(), &None),
+        regions: codes.is_some(),
+    }
 }
 
 /// One kommune's rendered files (before PDF, manifest and zip).
@@ -440,8 +475,8 @@ impl Pages<'_> {
                     )
                 })
                 .collect(),
-            regions: area_table(published, &regions),
-            kommuner: area_table(published, &kommune_areas),
+            regions: area_table(published, &regions, None),
+            kommuner: area_table(published, &kommune_areas, Some(codes)),
             ranking_window: ranking.first().map(|r| r.window.clone()),
             ranking,
             definitions: definitions(),
