@@ -110,11 +110,17 @@ impl Speech<'_> {
 /// "i skoleåret 2023/2024", "i 2024", "i skoleårene 2021/2022–2023/2024 samlet",
 /// "i årene 2021–2023 samlet".
 pub fn period_phrase(period: &str, years: i32) -> String {
+    format!("i {}", period_noun(period, years))
+}
+
+/// A period as a noun phrase: "skoleåret 2023/2024", "2024", "skoleårene
+/// 2021/2022–2023/2024 samlet", "årene 2021–2023 samlet".
+fn period_noun(period: &str, years: i32) -> String {
     match (period.contains('/'), years) {
-        (true, 3) => format!("i skoleårene {period} samlet"),
-        (true, _) => format!("i skoleåret {period}"),
-        (false, 3) => format!("i årene {period} samlet"),
-        (false, _) => format!("i {period}"),
+        (true, 3) => format!("skoleårene {period} samlet"),
+        (true, _) => format!("skoleåret {period}"),
+        (false, 3) => format!("årene {period} samlet"),
+        (false, _) => period.to_string(),
     }
 }
 
@@ -159,11 +165,6 @@ pub fn headline(
     let mut sentences = Vec::new();
     let own = get(kommune.code, "udsat");
     match valued(own) {
-        None if own.is_none() => sentences.push(format!(
-            "Der var ingen udsatte {} i {} {when}.",
-            s.persons, kommune.name
-        )),
-        None => sentences.push(withheld(p, &s, kommune, (years, &period))),
         Some(f) => {
             sentences.push(lead(&s, f, kommune, &when));
             if let Some(n) = national {
@@ -179,16 +180,23 @@ pub fn headline(
                 sentences.push(gap(&s, f, o));
             }
         }
-    }
-    if valued(own).is_none()
-        && let Some(v) = national.and_then(|n| n.value)
-    {
-        sentences.push(format!(
-            "I hele landet var {} for de udsatte {} {} {when}.",
-            s.noun(),
-            s.persons,
-            s.number(v)
-        ));
+        None => {
+            sentences.push(match own {
+                None => format!(
+                    "Der var ingen udsatte {} i {} {when}.",
+                    s.persons, kommune.name
+                ),
+                Some(_) => withheld(p, &s, kommune, (years, &period)),
+            });
+            if let Some(v) = national.and_then(|n| n.value) {
+                sentences.push(format!(
+                    "I hele landet var {} for de udsatte {} {} {when}.",
+                    s.noun(),
+                    s.persons,
+                    s.number(v)
+                ));
+            }
+        }
     }
     if let Some(d) = direction(p, &s, kommune.code) {
         sentences.push(d);
@@ -210,8 +218,8 @@ fn withheld(p: &Published, s: &Speech, kommune: &Area, (years, period): (i32, &s
     let when = match window {
         Some((_, w)) => format!(
             "for både {} og {}",
-            period_phrase(period, 1).trim_start_matches("i "),
-            period_phrase(&w, 3).trim_start_matches("i ")
+            period_noun(period, 1),
+            period_noun(&w, 3)
         ),
         None => period_phrase(period, years),
     };

@@ -157,7 +157,10 @@ struct AreaRow {
     cells: Vec<Shown>,
 }
 
-fn area_table(p: &Published, areas: &[(Area, Option<String>)], codes: Option<&Codes>) -> AreaTable {
+/// An overview row's area, its report folder and (for a kommune) its region.
+type AreaSource = (Area, Option<String>, Option<String>);
+
+fn area_table(p: &Published, areas: &[AreaSource]) -> AreaTable {
     let mut columns = Vec::new();
     let mut keys = Vec::new();
     for id in key_indicators() {
@@ -183,18 +186,10 @@ fn area_table(p: &Published, areas: &[(Area, Option<String>)], codes: Option<&Co
             keys.push((id, year, None));
         }
     }
-    let row = |a: &Area, folder: &Option<String>| AreaRow {
+    let row = |(a, folder, region): &AreaSource| AreaRow {
         code: a.code,
         name: a.name.clone(),
-        region: codes.and_then(|c| {
-            c.municipalities
-                .iter()
-                .find(|m| m.code == i64::from(a.code))
-                .map(|m| {
-                    let name = m.region_name.as_str();
-                    name.strip_prefix("Region ").unwrap_or(name).to_string()
-                })
-        }),
+        region: region.clone(),
         sort_key: crate::codes::danish_sort_key(&a.name),
         folder: folder.clone(),
         cells: keys
@@ -210,9 +205,9 @@ fn area_table(p: &Published, areas: &[(Area, Option<String>)], codes: Option<&Co
     };
     AreaTable {
         columns,
-        rows: areas.iter().map(|(a, folder)| row(a, folder)).collect(),
-        reference: row(&danmark(), &None),
-        regions: codes.is_some(),
+        rows: areas.iter().map(row).collect(),
+        reference: row(&(danmark(), None, None)),
+        regions: areas.iter().any(|a| a.2.is_some()),
     }
 }
 
@@ -411,33 +406,39 @@ impl Pages<'_> {
         let (published, ranks, codes, basis, env) =
             (self.published, self.ranks, self.codes, self.basis, self.env);
         let danmark = danmark();
-        let regions: Vec<(Area, Option<String>)> = {
-            let mut seen: Vec<(Area, Option<String>)> = Vec::new();
+        let regions: Vec<AreaSource> = {
+            let mut seen: Vec<AreaSource> = Vec::new();
             for m in &codes.municipalities {
-                if !seen.iter().any(|(a, _)| i64::from(a.code) == m.region_code) {
+                if !seen
+                    .iter()
+                    .any(|(a, ..)| i64::from(a.code) == m.region_code)
+                {
                     seen.push((
                         Area {
                             code: m.region_code as i32,
                             name: m.region_name.clone(),
                         },
                         None,
+                        None,
                     ));
                 }
             }
-            seen.sort_by_key(|(a, _)| crate::codes::region_position(i64::from(a.code)));
+            seen.sort_by_key(|(a, ..)| crate::codes::region_position(i64::from(a.code)));
             seen
         };
         let mut kommuner: Vec<&crate::codes::Municipality> = codes.municipalities.iter().collect();
         kommuner.sort_by_key(|m| crate::codes::danish_sort_key(&m.name));
-        let kommune_areas: Vec<(Area, Option<String>)> = kommuner
+        let kommune_areas: Vec<AreaSource> = kommuner
             .into_iter()
             .map(|m| {
+                let region = m.region_name.as_str();
                 (
                     Area {
                         code: m.code as i32,
                         name: m.name.clone(),
                     },
                     Some(model::folder(m)),
+                    Some(region.strip_prefix("Region ").unwrap_or(region).to_string()),
                 )
             })
             .collect();
@@ -475,8 +476,8 @@ impl Pages<'_> {
                     )
                 })
                 .collect(),
-            regions: area_table(published, &regions, None),
-            kommuner: area_table(published, &kommune_areas, Some(codes)),
+            regions: area_table(published, &regions),
+            kommuner: area_table(published, &kommune_areas),
             ranking_window: ranking.first().map(|r| r.window.clone()),
             ranking,
             definitions: definitions(),

@@ -141,35 +141,37 @@ impl Published {
         self.periods_of(indicator, years).pop()
     }
 
-    /// Every (last year, period) of an indicator's yearly figures.
+    /// Every (last year, period) of an indicator's yearly figures, unmarked (the
+    /// charts' year labels).
     pub fn years(&self, indicator: &str) -> Vec<(i32, String)> {
-        self.periods
-            .get(&(indicator.to_string(), 1))
-            .map(|m| m.iter().map(|(y, p)| (*y, p.clone())).collect())
-            .unwrap_or_default()
+        self.raw_periods(indicator, 1)
+            .map(|(y, p)| (y, p.clone()))
+            .collect()
     }
 
     /// Every (last year, period) of an indicator's figures over `years` years, oldest
     /// first, marked "(revideret)" when revised.
     pub fn periods_of(&self, indicator: &str, years: i32) -> Vec<(i32, String)> {
+        self.raw_periods(indicator, years)
+            .map(|(y, p)| {
+                if self.revised.contains(p) {
+                    (y, format!("{p} (revideret)"))
+                } else {
+                    (y, p.clone())
+                }
+            })
+            .collect()
+    }
+
+    fn raw_periods(&self, indicator: &str, years: i32) -> impl Iterator<Item = (i32, &String)> {
         self.periods
             .get(&(indicator.to_string(), years))
-            .map(|m| {
-                m.iter()
-                    .map(|(y, p)| {
-                        if self.revised.contains(p) {
-                            (*y, format!("{p} (revideret)"))
-                        } else {
-                            (*y, p.clone())
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|m| m.iter().map(|(y, p)| (*y, p)))
     }
 }
 
-/// A figure as shown: `value` (with its interval), `withheld` (shown as "–") or `none`
+/// A figure as shown: `value` (with its interval), `withheld` (shown as "..") or `none`
 /// (no such persons; no cell exists).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Shown {
