@@ -9,10 +9,14 @@ CARGO ?= cargo
 # target directory, so repeated runs reuse it.
 VENV ?= $(HOME)/.cache/skolegang-venv
 export SKOLEGANG_PYTHON ?= $(VENV)/bin/python
+AXE_VERSION ?= 4.14.1
+AXE_SHA256 ?= e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745
+AXE_DIR ?= $(HOME)/.cache/skolegang-axe
+export SKOLEGANG_AXE ?= $(AXE_DIR)/axe-$(AXE_VERSION).min.js
 SCALE ?= 1.0
 SEED ?= 1
 
-.PHONY: all build run test fmt-check clippy unit venv fixtures sample release release-fixtures bench dictionary fuzz
+.PHONY: all build run test fmt-check clippy unit venv axe fixtures sample release release-fixtures bench dictionary fuzz
 
 all: test
 
@@ -40,7 +44,7 @@ clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p skolegang --bin skolegang -- -D warnings
 
-unit: venv
+unit: venv axe
 	SKOLEGANG_ALL_TESTS=1 $(CARGO) test --workspace
 
 ## fuzz: before a release, the byte-mutation fuzz run long: FUZZ_CASES (default 10000)
@@ -56,6 +60,17 @@ $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	cp tests/requirements.txt $@
+
+## axe: axe-core's axe.min.js (the accessibility engine the report tests run in
+## Chromium) from the npm registry, pinned by version and checksum, outside the clone
+axe: $(SKOLEGANG_AXE)
+
+$(SKOLEGANG_AXE):
+	mkdir -p $(AXE_DIR)
+	curl -fsSL --retry 3 -o $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz https://registry.npmjs.org/axe-core/-/axe-core-$(AXE_VERSION).tgz
+	echo "$(AXE_SHA256)  $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz" | sha256sum -c -
+	tar -xzf $(AXE_DIR)/axe-core-$(AXE_VERSION).tgz -C $(AXE_DIR) package/axe.min.js
+	mv $(AXE_DIR)/package/axe.min.js $@
 
 ## dictionary: regenerate docs/data-dictionary.md from pipeline/src/dictionary.rs
 dictionary: build

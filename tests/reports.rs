@@ -191,7 +191,10 @@ fn reports_are_self_contained_html() {
         let html = std::fs::read_to_string(&page).expect("html");
         assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"da\">"));
         for forbidden in ["http://", "https://", "<link", "src=", "@import", "url("] {
-            let outside_svg_ns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+            // The SVG namespace and the map's own hatch pattern are not outside.
+            let outside_svg_ns = html
+                .replace("xmlns=\"http://www.w3.org/2000/svg\"", "")
+                .replace("url(#kort-diskretioneret)", "");
             assert!(
                 !outside_svg_ns.contains(forbidden),
                 "{} refers outside itself: {forbidden}",
@@ -410,7 +413,15 @@ fn reports_render_in_a_real_browser_and_print_to_a4() {
         manifest["data_version"].as_str().expect("a data version")
     );
     let again = browser
-        .print(&html, "Odense Kommune", &note, extract_date)
+        .print(
+            &html,
+            (
+                "Odense Kommune",
+                "Partnerskabet for udsatte børn og unges skolegang og læring",
+            ),
+            &note,
+            extract_date,
+        )
         .expect("print");
     assert!(
         again == std::fs::read(&pdf).expect("pdf"),
@@ -431,6 +442,24 @@ fn reports_render_in_a_real_browser_and_print_to_a4() {
         .expect("number");
     assert!((6..=20).contains(&pages), "{pages} pages");
     assert!(info.contains("595.") && info.contains("841."), "A4: {info}");
+    // Tagged (a structure tree) in Danish, with bookmarks from the headings.
+    assert!(info.contains("Tagged:          yes"), "tagged: {info}");
+    let bytes = std::fs::read(&pdf).expect("pdf");
+    let has = |s: &[u8]| bytes.windows(s.len()).any(|w| w == s);
+    assert!(has(b"/Lang (da)"), "the PDF's language is Danish");
+    assert!(has(b"/StructTreeRoot"), "a structure tree");
+    assert!(has(b"/Outlines"), "bookmarks");
+    let outline = std::process::Command::new("pdfinfo")
+        .args(["-struct", pdf.to_str().expect("utf8")])
+        .output()
+        .expect("pdfinfo -struct");
+    let outline = String::from_utf8_lossy(&outline.stdout).into_owned();
+    for tag in ["H1", "H2", "Table", "TH", "TD", "P"] {
+        assert!(
+            outline.lines().any(|l| l.trim_start().starts_with(tag)),
+            "the structure tree has {tag}"
+        );
+    }
     let text = std::process::Command::new("pdftotext")
         .args([pdf.to_str().expect("utf8"), "-"])
         .output()
@@ -445,4 +474,252 @@ fn reports_render_in_a_real_browser_and_print_to_a4() {
     ] {
         assert!(text.contains(expected), "the PDF's text has {expected}");
     }
+}
+
+/// The PNG's width in pixels (its IHDR chunk).
+fn png_width(png: &[u8]) -> u32 {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    u32::from_be_bytes(png[16..20].try_into().expect("four bytes"))
+}
+
+#[test]
+fn the_overview_has_a_map_of_98_named_kommuner_a_filter_and_no_sideways_scroll() {
+    let Some(chromium) = with_pdfs().then(find_chromium).flatten() else {
+        return;
+    };
+    let run = sample_run();
+    let html =
+        std::fs::read_to_string(run.join("published/reports/index.html")).expect("index.html");
+    let shots = std::env::temp_dir().join("skolegang-screenshots");
+    std::fs::create_dir_all(&shots).expect("a folder for the screenshots");
+    let mut browser = Browser::launch(&chromium).expect("launch");
+    let facts = r##"JSON.stringify({
+        scroll: document.documentElement.scrollWidth,
+        shapes: document.querySelectorAll("svg.map path.kommune").length,
+        named: Array.from(document.querySelectorAll("svg.map a")).filter(a =>
+            /^.+ (Kommune|Regionskommune): ./.test(a.getAttribute("aria-label") || "")
+            && a.querySelector("path.kommune") && a.getAttribute("href").endsWith("/rapport.html")).length,
+        search: !!document.querySelector("#kommunefilter input[type=search]"),
+    })"##;
+    for width in [1280u32, 390] {
+        let v = browser
+            .inspect(&html, width, "screen", facts)
+            .expect("evaluate");
+        let v: serde_json::Value = serde_json::from_str(v.as_str().expect("json")).expect("json");
+        assert!(
+            v["scroll"].as_u64().expect("a width") <= u64::from(width),
+            "the overview scrolls sideways at {width}px: {v}"
+        );
+        assert_eq!(v["shapes"], 98, "{width}px: {v}");
+        assert_eq!(v["named"], 98, "{width}px: every shape a named link: {v}");
+        assert_eq!(v["search"], true, "{width}px");
+        let png = browser.screenshot().expect("screenshot");
+        assert_eq!(png_width(&png), width);
+        let file = shots.join(format!("overview-{width}.png"));
+        std::fs::write(&file, &png).expect("write the screenshot");
+        eprintln!("screenshot: {}", file.display());
+    }
+    // The filter: a name (with "aa" read as "å"), then a region.
+    let codes = Codes::embedded().expect("codes");
+    let nordjylland = codes
+        .municipalities
+        .iter()
+        .filter(|m| m.region_name == "Region Nordjylland")
+        .count();
+    let filter = r##"(() => {
+        const input = document.getElementById("kommunesoeg"), menu = document.getElementById("kommuneregion");
+        const rows = () => Array.from(document.querySelectorAll("#kommuner table.sortable tbody tr")).filter(r => !r.hidden);
+        const say = () => document.querySelector("#kommunefilter .count").textContent;
+        input.value = "herning"; input.dispatchEvent(new Event("input"));
+        const one = [say(), rows().map(r => r.dataset.name).join()];
+        input.value = "åbenrå"; input.dispatchEvent(new Event("input"));
+        const aa = rows().map(r => r.dataset.name).join();
+        input.value = ""; input.dispatchEvent(new Event("input"));
+        menu.value = "Nordjylland"; menu.dispatchEvent(new Event("change"));
+        const region = [say(), rows().every(r => r.dataset.region === "Nordjylland")];
+        const regions = Array.from(menu.options).map(o => o.textContent).join("|");
+        return JSON.stringify({one, aa, region, regions});
+    })()"##;
+    let v = browser
+        .inspect(&html, 1280, "screen", filter)
+        .expect("evaluate");
+    let v: serde_json::Value = serde_json::from_str(v.as_str().expect("json")).expect("json");
+    assert_eq!(v["one"], serde_json::json!(["1 kommune vist", "Herning"]));
+    assert_eq!(v["aa"], "Aabenraa");
+    assert_eq!(
+        v["region"],
+        serde_json::json!([format!("{nordjylland} kommuner vist"), true])
+    );
+    assert_eq!(
+        v["regions"],
+        "Alle regioner|Hovedstaden|Sjælland|Syddanmark|Midtjylland|Nordjylland"
+    );
+}
+
+/// axe-core (`SKOLEGANG_AXE`: its axe.min.js, which `make test` fetches) in Chromium:
+/// the WCAG 2.1 A/AA rules and best practices.
+#[test]
+fn the_overview_and_a_kommune_report_have_no_accessibility_violations() {
+    let Some(chromium) = with_pdfs().then(find_chromium).flatten() else {
+        return;
+    };
+    let Some(axe) = skolegang_tests::needs(
+        "axe-core's axe.min.js named by SKOLEGANG_AXE (make axe)",
+        std::env::var_os("SKOLEGANG_AXE").filter(|p| Path::new(p).is_file()),
+    ) else {
+        return;
+    };
+    let axe = std::fs::read_to_string(axe).expect("axe.min.js");
+    let run = sample_run();
+    let mut browser = Browser::launch(&chromium).expect("launch");
+    for page in [
+        "index.html",
+        "657-herning/rapport.html",
+        "825-laesoe/rapport.html",
+    ] {
+        let html = std::fs::read_to_string(run.join("published/reports").join(page)).expect("html");
+        for width in [1280u32, 390] {
+            browser
+                .inspect(&html, width, "screen", "true")
+                .expect("load");
+            browser.evaluate(&axe).expect("axe-core loads");
+            let v = browser
+                .evaluate(
+                    r#"axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
+                       .then(r => JSON.stringify(r.violations.map(v => ({id: v.id, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")), help: v.help}))))"#,
+                )
+                .expect("axe.run");
+            let violations: serde_json::Value =
+                serde_json::from_str(v.as_str().expect("json")).expect("json");
+            assert_eq!(
+                violations,
+                serde_json::json!([]),
+                "{page} at {width}px: axe-core violations"
+            );
+        }
+    }
+}
+
+/// The cells of a flat ODS spreadsheet's rows: per cell its `office:value-type`
+/// ("float", "string", "date", …; `None` for an empty cell) and its value (a number's
+/// `office:value`, else its text), repeated cells expanded.
+fn fods_rows(xml: &str) -> Vec<Vec<(Option<String>, String)>> {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let at = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        Some(tag[at..at + tag[at..].find('"')?].to_string())
+    };
+    let mut rows = Vec::new();
+    for row in xml.split("<table:table-row").skip(1) {
+        let row = &row[..row.find("</table:table-row>").unwrap_or(row.len())];
+        let mut cells = Vec::new();
+        for cell in row.split("<table:table-cell").skip(1) {
+            let tag = &cell[..cell.find('>').expect("a tag")];
+            let text = attr(tag, "office:value").unwrap_or_else(|| {
+                cell.split("<text:p>")
+                    .nth(1)
+                    .and_then(|t| t.split("</text:p>").next())
+                    .unwrap_or("")
+                    .to_string()
+            });
+            let repeated: usize = attr(tag, "table:number-columns-repeated")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            for _ in 0..repeated.min(64) {
+                cells.push((attr(tag, "office:value-type"), text.clone()));
+            }
+        }
+        rows.push(cells);
+    }
+    rows
+}
+
+/// LibreOffice Calc (headless `soffice`, which `.ci/run` installs) opens
+/// `indikatorer.csv` as a Danish user would (semicolon, UTF-8, language Danish): every
+/// number column holds numbers, withheld figures are empty cells, text stays text.
+#[test]
+fn the_csv_round_trips_through_libreoffice_with_a_danish_locale() {
+    let Some(soffice) = skolegang_tests::needs(
+        "LibreOffice Calc's soffice (apt-get install libreoffice-calc-nogui; .ci/run does)",
+        first_on_path(&["soffice", "libreoffice"]),
+    ) else {
+        return;
+    };
+    let run = sample_run();
+    let csv = run.join("published/reports/657-herning/indikatorer.csv");
+    let work = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(soffice)
+        .arg("--headless")
+        .arg("--norestore")
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            work.path().join("profile").display()
+        ))
+        // Separator ; (59), quote " (34), UTF-8 (76), from line 1, standard columns,
+        // language Danish (1030), quoted fields not forced to text, special numbers
+        // (dates) detected.
+        .arg("--infilter=Text - txt - csv (StarCalc):59,34,76,1,,1030,false,true")
+        .args(["--convert-to", "fods", "--outdir"])
+        .arg(work.path())
+        .arg(&csv)
+        .output()
+        .expect("soffice runs");
+    assert!(out.status.success(), "soffice: {out:?}");
+    let xml = std::fs::read_to_string(work.path().join("indikatorer.fods")).expect("fods");
+    let sheet = fods_rows(&xml);
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    let header: Vec<&str> = lines[0].split(';').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    assert_eq!(
+        sheet[0][column("Værdi")].1,
+        "Værdi",
+        "the heading row is read as text"
+    );
+    let data: Vec<_> = sheet[1..]
+        .iter()
+        .filter(|r| r.iter().any(|c| c.0.is_some()))
+        .collect();
+    assert_eq!(
+        data.len(),
+        lines.len() - 1,
+        "one spreadsheet row per CSV row"
+    );
+    let numbers = [
+        "Antal år",
+        "År",
+        "Områdekode",
+        "Værdi",
+        "Nedre grænse (95 %)",
+        "Øvre grænse (95 %)",
+        "Tæller",
+        "Nævner",
+    ];
+    let mut published = 0;
+    for (row, line) in data.iter().zip(&lines[1..]) {
+        let fields: Vec<&str> = line.split(';').collect();
+        for name in numbers {
+            let (kind, _) = &row[column(name)];
+            match fields[column(name)] {
+                "" => assert_eq!(kind, &None, "{name}: an empty cell in {line}"),
+                _ => assert_eq!(kind.as_deref(), Some("float"), "{name}: a number in {line}"),
+            }
+        }
+        assert_eq!(row[column("Område")].0.as_deref(), Some("string"));
+        assert_eq!(row[column("Udtræksdato")].0.as_deref(), Some("date"));
+        if fields[column("Status")] == "offentliggjort" {
+            published += 1;
+            // The value LibreOffice read is the one the CSV wrote, decimal comma and all.
+            let written: f64 = fields[column("Værdi")]
+                .replace(',', ".")
+                .parse()
+                .expect("number");
+            let (_, value) = &row[column("Værdi")];
+            let read: f64 = value.parse().expect("office:value is a number");
+            assert!(
+                (read - written).abs() < 1e-9,
+                "{line}: Calc read {read} (the decimal comma read as Danish expected)"
+            );
+        }
+    }
+    assert!(published > 0, "some published rows");
 }

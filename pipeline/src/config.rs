@@ -45,6 +45,39 @@ pub struct Config {
     /// here, they are revised by every run until removed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revise: Vec<String>,
+    #[serde(default)]
+    pub report: Report,
+}
+
+/// What the reports say about who publishes them (page 1's masthead, every PDF page's
+/// footer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// The publisher, as readers should see it.
+    #[serde(default = "default_sender")]
+    pub sender: String,
+    /// Where readers ask: a name, an e-mail address, a telephone number or a web address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// The date the reports are published. Not the run's clock: the same data and
+    /// configuration give the same reports, byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication_date: Option<NaiveDate>,
+}
+
+fn default_sender() -> String {
+    "Partnerskabet for udsatte børn og unges skolegang og læring".to_string()
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report {
+            sender: default_sender(),
+            contact: None,
+            publication_date: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,6 +162,7 @@ impl Default for Config {
             groups: Groups::default(),
             exams: Exams::default(),
             revise: Vec::new(),
+            report: Report::default(),
         }
     }
 }
@@ -174,6 +208,19 @@ impl Config {
         }
         if self.exams.bound.is_empty() {
             return bad("exams.bound", "must have at least one entry".into());
+        }
+        let text = [
+            ("report.sender", Some(&self.report.sender)),
+            ("report.contact", self.report.contact.as_ref()),
+        ];
+        for (key, value) in text {
+            if let Some(v) = value
+                && (v.trim().is_empty()
+                    || v.chars().count() > 200
+                    || v.chars().any(char::is_control))
+            {
+                return bad(key, "must be one line of 1 to 200 characters".to_string());
+            }
         }
         let mut seen = std::collections::BTreeSet::new();
         for b in &self.exams.bound {
@@ -246,6 +293,29 @@ pub fn parse_date(s: &str) -> Result<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_sender_contact_and_date_are_read_and_checked() {
+        let c = Config::from_toml(
+            "[report]\nsender = \"Børne- og Undervisningsministeriet\"\ncontact = \"skolegang@example.dk\"\npublication_date = \"2026-12-10\"\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(c.report.sender, "Børne- og Undervisningsministeriet");
+        assert_eq!(c.report.contact.as_deref(), Some("skolegang@example.dk"));
+        assert_eq!(
+            c.report.publication_date,
+            NaiveDate::from_ymd_opt(2026, 12, 10)
+        );
+        for bad in ["sender = \"\"", "contact = \"a\\nb\"", "sendr = \"x\""] {
+            let e = Config::from_toml(&format!("[report]\n{bad}\n"), "t").unwrap_err();
+            assert!(
+                e.to_string().contains("report") || e.to_string().contains("sendr"),
+                "{e}"
+            );
+        }
+        assert_eq!(Config::default().report.contact, None);
+    }
 
     #[test]
     fn empty_file_gives_the_published_defaults() {
@@ -350,14 +420,20 @@ mod tests {
         let all = Config {
             extract_date: Some(parse_date("2026-11-01").unwrap()),
             revise: vec!["2023/2024".into()],
+            report: Report {
+                contact: Some("skolegang@example.dk".into()),
+                publication_date: Some(parse_date("2026-12-10").unwrap()),
+                ..Report::default()
+            },
             ..Config::default()
         };
         let mut config = std::collections::BTreeSet::new();
         keys("", &all.effective_json(), &mut config);
-        // Tables that only group keys (`disclosure`, `groups`, `exams`) are not rows.
+        // Tables that only group keys (`disclosure`, `groups`, `exams`, `report`) are
+        // not rows.
         let config: std::collections::BTreeSet<String> = config
             .into_iter()
-            .filter(|k| !["disclosure", "groups", "exams"].contains(&k.as_str()))
+            .filter(|k| !["disclosure", "groups", "exams", "report"].contains(&k.as_str()))
             .collect();
         let doc = include_str!("../../docs/configuration.md");
         let documented: std::collections::BTreeSet<String> = doc

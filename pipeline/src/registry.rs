@@ -86,6 +86,9 @@ pub struct Indicator {
     /// What the numerator's persons did, as a Danish predicate ("fik mindst 2 i …"):
     /// page 1's message says "<share> af de udsatte <persons> i <kommune> <phrase>".
     pub phrase: Option<String>,
+    /// A lower figure is the better one (the reports explain the gap's sign).
+    #[serde(default)]
+    pub lower_is_better: bool,
 }
 
 /// The indicators each report section shows, in order.

@@ -332,7 +332,8 @@ pub async fn reports(
         checked.total(|c| c.rows_accepted),
         checked.total(|c| c.rows_rejected),
         run.k,
-    );
+    )
+    .published_by(&settings.config.report);
     basis.parquet_metadata = run.dir.metadata.clone();
     // Marked where figures changed, not where a revision found none.
     basis.revised_periods = protected
@@ -467,11 +468,13 @@ fn report_pdfs(
             .kommuner
             .iter()
             .map(|k| {
-                let note = format!(
-                    "Registerudtræk af {} · dataversion {}",
-                    basis.extract_date_da, basis.data_version
-                );
-                browser.print(&k.html, &k.official_name, &note, settings.extract_date)
+                let note = basis.footer_note();
+                browser.print(
+                    &k.html,
+                    (&k.official_name, &basis.sender),
+                    &note,
+                    settings.extract_date,
+                )
             })
             .collect()
     };

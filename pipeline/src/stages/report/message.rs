@@ -115,7 +115,7 @@ pub fn period_phrase(period: &str, years: i32) -> String {
 
 /// A period as a noun phrase: "skoleåret 2023/2024", "2024", "skoleårene
 /// 2021/2022–2023/2024 samlet", "årene 2021–2023 samlet".
-fn period_noun(period: &str, years: i32) -> String {
+pub fn period_noun(period: &str, years: i32) -> String {
     match (period.contains('/'), years) {
         (true, 3) => format!("skoleårene {period} samlet"),
         (true, _) => format!("skoleåret {period}"),
@@ -205,6 +205,44 @@ pub fn headline(
         title: indicator.title.clone(),
         sentences,
     })
+}
+
+/// "Datagrundlag": how many children and young people the key indicators' latest
+/// yearly figures for `area` count, and how many of them are udsatte, from the
+/// published denominators only ("Skoleåret 2025/2026: 1.234 elever i 9. klasse, heraf
+/// 98 udsatte."). One line per population and period; withheld counts are said so.
+pub fn counts(p: &Published, key: &[&registry::Indicator], area: &Area) -> Vec<String> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut lines = Vec::new();
+    for indicator in key {
+        let Some(persons) = indicator.persons.as_deref() else {
+            continue;
+        };
+        let Some((year, period)) = p.latest_of(&indicator.id, 1) else {
+            continue;
+        };
+        if seen.contains(&(persons.to_string(), period.clone())) {
+            continue;
+        }
+        seen.push((persons.to_string(), period.clone()));
+        let n = |group: &str| {
+            p.get(&indicator.id, year, area.code, group, "alle")
+                .map(|f| valued(Some(f)).and_then(|f| f.denominator))
+        };
+        let when = capitalise(&period_noun(&period, 1));
+        let all = match n("alle") {
+            Some(Some(n)) => format!("{} {persons}", format::integer(n)),
+            Some(None) => format!("antallet af {persons} er diskretioneret"),
+            None => format!("ingen {persons}"),
+        };
+        let udsatte = match n("udsat") {
+            Some(Some(n)) => format!(", heraf {} udsatte", format::integer(n)),
+            Some(None) => ", antallet af udsatte er diskretioneret".to_string(),
+            None => ", ingen udsatte".to_string(),
+        };
+        lines.push(format!("{when}: {all}{udsatte}."));
+    }
+    lines
 }
 
 /// The sentence for a kommune whose udsatte figure is withheld, naming the three-year
@@ -419,6 +457,46 @@ mod tests {
         headline(p, indicator, kommune, region)
             .expect("a headline")
             .sentences
+    }
+
+    #[test]
+    fn the_data_basis_counts_children_from_published_denominators_once_per_population() {
+        let reg = crate::registry::checked();
+        let key: Vec<&registry::Indicator> =
+            ["fp9_participation", "fp9_min2_dan_mat", "youth_edu_18"]
+                .iter()
+                .filter_map(|id| reg.indicator(id))
+                .collect();
+        let mut p = Published::empty();
+        for id in ["fp9_participation", "fp9_min2_dan_mat"] {
+            p.add(
+                (id, 1, 2025, 657, "alle", "alle"),
+                "2025/2026",
+                figure(0.9, 0.88, 0.92, 1234),
+            );
+            p.add(
+                (id, 1, 2025, 657, "udsat", "alle"),
+                "2025/2026",
+                figure(0.6, 0.5, 0.7, 98),
+            );
+        }
+        p.add(
+            ("youth_edu_18", 1, 2026, 657, "alle", "alle"),
+            "2026",
+            figure(0.9, 0.88, 0.92, 1500),
+        );
+        p.add(
+            ("youth_edu_18", 1, 2026, 657, "udsat", "alle"),
+            "2026",
+            withheld_figure(),
+        );
+        assert_eq!(
+            counts(&p, &key, &area(657, "Herning Kommune")),
+            [
+                "Skoleåret 2025/2026: 1.234 elever i 9. klasse, heraf 98 udsatte.",
+                "2026: 1.500 18-årige, antallet af udsatte er diskretioneret.",
+            ]
+        );
     }
 
     #[test]

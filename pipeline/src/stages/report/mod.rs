@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod chart;
 pub mod csv;
 pub mod format;
+pub mod map;
 pub mod message;
 pub mod model;
 pub mod pdf;
@@ -53,6 +54,11 @@ pub struct Basis {
     /// The periods this release revised (`run --revise`), marked "revideret".
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub revised_periods: Vec<String>,
+    /// Who publishes the reports, a contact and the publication date in Danish
+    /// (configuration `[report]`).
+    pub sender: String,
+    pub contact: Option<String>,
+    pub publication_date_da: Option<String>,
 }
 
 impl Basis {
@@ -72,7 +78,26 @@ impl Basis {
             k,
             parquet_metadata: Vec::new(),
             revised_periods: Vec::new(),
+            sender: crate::config::Report::default().sender,
+            contact: None,
+            publication_date_da: None,
         }
+    }
+
+    /// The sender, contact and publication date of the configuration's `[report]`.
+    pub fn published_by(mut self, report: &crate::config::Report) -> Self {
+        self.sender = report.sender.clone();
+        self.contact = report.contact.clone();
+        self.publication_date_da = report.publication_date.map(format::date);
+        self
+    }
+
+    /// The line every PDF page's footer carries: extract date and data version.
+    pub fn footer_note(&self) -> String {
+        format!(
+            "Registerudtræk af {} · dataversion {}",
+            self.extract_date_da, self.data_version
+        )
     }
 }
 
@@ -110,6 +135,8 @@ pub struct KommunePage {
     any_withheld: bool,
     /// Page 1's message: a few sentences per key indicator.
     headlines: Vec<message::Headline>,
+    /// "Datagrundlag": the number of children the latest figures count.
+    counts: Vec<String>,
 }
 
 /// The national overview.
@@ -120,9 +147,21 @@ pub struct IndexPage {
     trends: Vec<ChartView>,
     regions: AreaTable,
     kommuner: AreaTable,
+    /// The choropleth of the kommuner (none when no kommune's figure is published).
+    map: Option<map::MapView>,
     ranking_window: Option<String>,
     ranking: Vec<Rank>,
     definitions: Vec<Definition>,
+    /// "Datagrundlag": the number of children the latest figures count.
+    counts: Vec<String>,
+}
+
+/// The key indicators, as the registry defines them.
+fn key_registry() -> Vec<&'static crate::registry::Indicator> {
+    key_indicators()
+        .iter()
+        .filter_map(|id| crate::registry::checked().indicator(id))
+        .collect()
 }
 
 /// Areas down, (indicator, group) across: the region and kommune tables of the overview,
@@ -141,8 +180,11 @@ struct AreaColumn {
     title: &'static str,
     group: &'static str,
     period: String,
-    /// Udsatte − øvrige in percentage points.
-    gap: bool,
+    /// `figure` (a group's figure and interval), `n` (the udsatte's number of persons,
+    /// the figure's denominator) or `gap` (udsatte − øvrige in percentage points).
+    kind: &'static str,
+    /// Shares (`true`) or mean grades.
+    share: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -167,23 +209,21 @@ fn area_table(p: &Published, areas: &[AreaSource]) -> AreaTable {
         let (Some(text), Some((year, period))) = (texts::indicator(id), p.latest(id)) else {
             continue;
         };
-        for group in ["udsat", "oevrige"] {
+        let mut column = |group, kind, key| {
             columns.push(AreaColumn {
                 title: text.title,
-                group: texts::group_name(group),
+                group,
                 period: period.to_string(),
-                gap: false,
+                kind,
+                share: text.share,
             });
-            keys.push((id, year, Some(group)));
-        }
+            keys.push((id, year, key));
+        };
+        column("antal udsatte", "n", Some("udsat"));
+        column("udsatte", "figure", Some("udsat"));
+        column("øvrige", "figure", Some("oevrige"));
         if text.share {
-            columns.push(AreaColumn {
-                title: text.title,
-                group: "Forskel, procentpoint",
-                period: period.to_string(),
-                gap: true,
-            });
-            keys.push((id, year, None));
+            column("forskel i procentpoint", "gap", None);
         }
     }
     let row = |(a, folder, region): &AreaSource| AreaRow {
@@ -356,9 +396,8 @@ impl Pages<'_> {
             kommune.code,
         );
         let any_withheld = any_withheld(&[&key, &grades, &youth, &school], &placement);
-        let headlines = key_indicators
-            .iter()
-            .filter_map(|id| crate::registry::checked().indicator(id))
+        let headlines = key_registry()
+            .into_iter()
             .filter_map(|i| message::headline(published, i, &kommune, &region))
             .collect();
         let folder = model::folder(m);
@@ -382,6 +421,7 @@ impl Pages<'_> {
             definitions: definitions(),
             any_withheld,
             headlines,
+            counts: message::counts(published, &key_registry(), &kommune),
         };
         let html = templates::render(env, "kommune.html", &page)?;
         let own = own_cells(cells, kommune.code)?;
@@ -478,9 +518,11 @@ impl Pages<'_> {
                 .collect(),
             regions: area_table(published, &regions),
             kommuner: area_table(published, &kommune_areas),
+            map: map::choropleth(published, codes, &key_indicators())?,
             ranking_window: ranking.first().map(|r| r.window.clone()),
             ranking,
             definitions: definitions(),
+            counts: message::counts(published, &key_registry(), &danmark),
         };
         templates::render(env, "index.html", &index)
     }

@@ -245,6 +245,8 @@ pub struct Table {
     pub rows: Vec<Row>,
     /// Udsatte minus øvrige, per area (shares only).
     pub gap: Option<Vec<Shown>>,
+    /// A lower figure is the better one: the gap's sign is explained under the table.
+    pub lower_is_better: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -281,6 +283,7 @@ pub fn table(p: &Published, indicator: &'static str, areas: &[Area]) -> Option<T
         areas: areas.iter().map(|a| a.name.clone()).collect(),
         rows,
         gap,
+        lower_is_better: text.lower_is_better,
     })
 }
 
@@ -290,6 +293,9 @@ pub struct ChartView {
     pub title: String,
     pub svg: String,
     pub share: bool,
+    /// A sentence under the chart when its first line (the area's udsatte) has no
+    /// published value at all.
+    pub note: Option<String>,
     pub x: Vec<String>,
     pub series: Vec<SeriesView>,
 }
@@ -348,12 +354,25 @@ pub fn trend(
             Scale::Grade
         },
     };
+    // Said in words when the line a reader looks for is not there.
+    let note = views
+        .first()
+        .zip(lines.first())
+        .filter(|(v, _)| v.values.iter().all(|s| s.value.is_none()))
+        .map(|(_, (area, group))| {
+            format!(
+                "Tallene for de {} i {} er diskretioneret eller findes ikke i nogen af årene, så linjen mangler i figuren.",
+                texts::group_name(group).to_lowercase(),
+                area.name
+            )
+        });
     Some(ChartView {
         title: text.title.to_string(),
         svg: chart.svg(),
         share: text.share,
         x: chart.x_labels.clone(),
         series: views,
+        note,
     })
 }
 

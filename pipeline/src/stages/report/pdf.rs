@@ -211,18 +211,40 @@ impl Browser {
             true,
         )?;
         self.call("Emulation.setEmulatedMedia", json!({"media": media}), true)?;
+        // As on a phone: no scrollbar narrows the page or a screenshot.
+        self.call(
+            "Emulation.setScrollbarsHidden",
+            json!({"hidden": true}),
+            true,
+        )?;
         self.load(html)?;
         self.evaluate(expression)
     }
 
-    /// Prints `html` on A4 with a header naming `title` and the series on every page, and
-    /// a footer with `note` (extract date and data version), the source and "Side n af
-    /// m". `date` (the extract date) becomes the PDF's creation and modification date,
-    /// so the same page prints to the same bytes.
+    /// A PNG of the whole page last loaded by [`Browser::inspect`], at its viewport's
+    /// width: for tests and for looking at the layout as a reader would.
+    pub fn screenshot(&mut self) -> Result<Vec<u8>> {
+        let r = self.call(
+            "Page.captureScreenshot",
+            json!({"format": "png", "captureBeyondViewport": true}),
+            true,
+        )?;
+        let data = r["data"]
+            .as_str()
+            .ok_or_else(|| browser_error("captureScreenshot returned no data"))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(browser_error)
+    }
+
+    /// Prints `html` on A4 with a header naming `title` and the `sender` on every page,
+    /// and a footer with `note` (extract date and data version), the source and "Side
+    /// n af m". `date` (the extract date) becomes the PDF's creation and modification
+    /// date, so the same page prints to the same bytes.
     pub fn print(
         &mut self,
         html: &str,
-        title: &str,
+        (title, sender): (&str, &str),
         note: &str,
         date: chrono::NaiveDate,
     ) -> Result<Vec<u8>> {
@@ -230,12 +252,13 @@ impl Browser {
         self.call("Emulation.setEmulatedMedia", json!({"media": ""}), true)?;
         self.load(html)?;
         let title = super::format::escape(title);
+        let sender = super::format::escape(sender);
         let header = format!(
-            r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; margin: 0 14mm; display: flex; justify-content: space-between;"><span>{title}</span><span>Udsatte børn og unges skolegang</span></div>"#
+            r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; margin: 0 14mm; display: flex; justify-content: space-between;"><span>{title} · Udsatte børn og unges skolegang</span><span>{sender}</span></div>"#
         );
         let note = super::format::escape(note);
         let footer = format!(
-            r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; margin: 0 14mm; display: flex; justify-content: space-between;"><span>{note} · Kilde: Skolegang på registerdata</span><span>Side <span class="pageNumber"></span> af <span class="totalPages"></span></span></div>"#
+            r#"<div style="font-family: sans-serif; font-size: 8px; color: #555; width: 100%; margin: 0 14mm; display: flex; justify-content: space-between;"><span>{note} · Kilde: registerudtræk, egne beregninger</span><span>Side <span class="pageNumber"></span> af <span class="totalPages"></span></span></div>"#
         );
         let r = self.call(
             "Page.printToPDF",
@@ -250,9 +273,12 @@ impl Browser {
                 "displayHeaderFooter": true,
                 "headerTemplate": header,
                 "footerTemplate": footer,
-                // Tagged PDF carries the browser's DOM node ids, which differ from
-                // run to run; without them the same page gives the same bytes.
-                "generateTaggedPDF": false,
+                // Tagged (structure tree, /Lang from <html lang="da">) with an
+                // outline from the headings. The structure tree names table headers
+                // by the browser's DOM node ids, which grow from page to page:
+                // `fixed_node_ids` renumbers them so the same page gives the same bytes.
+                "generateTaggedPDF": true,
+                "generateDocumentOutline": true,
             }),
             true,
         )?;
@@ -262,8 +288,55 @@ impl Browser {
         let pdf = base64::engine::general_purpose::STANDARD
             .decode(data)
             .map_err(browser_error)?;
-        Ok(fixed_dates(pdf, date))
+        Ok(fixed_node_ids(fixed_dates(pdf, date)))
     }
+}
+
+/// Renumbers the DOM node ids a tagged PDF names its structure elements by
+/// (`(node00000040)`: `/ID`, `/Headers` and the `/IDTree`) 1, 2, 3 … in their order,
+/// zero-padded to the same width, so byte offsets, the ids' order (the `/IDTree` is
+/// sorted) and every reference stay as they were. Left alone if the ids differ in width.
+pub fn fixed_node_ids(mut pdf: Vec<u8>) -> Vec<u8> {
+    let key = b"(node".as_slice();
+    // (offset of the digits, their value) of every `(node<digits>)`.
+    let mut found: Vec<(usize, u64)> = Vec::new();
+    let mut width = None;
+    let mut from = 0;
+    while let Some(at) = pdf[from..]
+        .windows(key.len())
+        .position(|w| w == key)
+        .map(|p| from + p + key.len())
+    {
+        let digits = pdf[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+        from = at;
+        if digits == 0 || pdf.get(at + digits) != Some(&b')') {
+            continue;
+        }
+        if *width.get_or_insert(digits) != digits {
+            return pdf;
+        }
+        let value = std::str::from_utf8(&pdf[at..at + digits])
+            .ok()
+            .and_then(|d| d.parse::<u64>().ok());
+        match value {
+            Some(v) => found.push((at, v)),
+            None => return pdf,
+        }
+    }
+    let Some(width) = width else {
+        return pdf;
+    };
+    let mut ids: Vec<u64> = found.iter().map(|(_, v)| *v).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for (at, value) in found {
+        let rank = ids.partition_point(|v| *v < value) + 1;
+        let new = format!("{rank:0width$}");
+        if new.len() == width {
+            pdf[at..at + width].copy_from_slice(new.as_bytes());
+        }
+    }
+    pdf
 }
 
 /// Replaces the values of `/CreationDate (D:…)` and `/ModDate (D:…)` by `date` at
@@ -333,5 +406,25 @@ mod tests {
             String::from_utf8(fixed).expect("utf8"),
             "<< /CreationDate (D:20261101000000+00'00')\n/ModDate (D:20261101000000+00'00')>>"
         );
+    }
+
+    #[test]
+    fn node_ids_are_renumbered_in_order_keeping_width_and_references() {
+        let pdf = b"/ID (node00000740)>> /Headers [(node00000733)] /ID (node00000733) \
+                    /IDTree << /Names [(node00000733) 9 0 R (node00000740) 8 0 R]>> (nodeX)"
+            .to_vec();
+        let fixed = fixed_node_ids(pdf.clone());
+        assert_eq!(fixed.len(), pdf.len());
+        assert_eq!(
+            String::from_utf8(fixed).expect("utf8"),
+            "/ID (node00000002)>> /Headers [(node00000001)] /ID (node00000001) \
+                    /IDTree << /Names [(node00000001) 9 0 R (node00000002) 8 0 R]>> (nodeX)"
+        );
+    }
+
+    #[test]
+    fn node_ids_of_different_widths_are_left_alone() {
+        let pdf = b"/ID (node00000740) /ID (node1)".to_vec();
+        assert_eq!(fixed_node_ids(pdf.clone()), pdf);
     }
 }

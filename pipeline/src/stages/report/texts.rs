@@ -13,6 +13,8 @@ pub struct IndicatorText {
     pub definition: &'static str,
     /// Shares (`true`) or a mean grade.
     pub share: bool,
+    /// A lower figure is the better one.
+    pub lower_is_better: bool,
 }
 
 fn text(i: &'static registry::Indicator) -> IndicatorText {
@@ -21,6 +23,7 @@ fn text(i: &'static registry::Indicator) -> IndicatorText {
         title: &i.title,
         definition: &i.definition,
         share: i.measure == registry::Measure::Share,
+        lower_is_better: i.lower_is_better,
     }
 }
 
