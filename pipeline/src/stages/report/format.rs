@@ -22,6 +22,17 @@ pub fn percent_whole(share: f64) -> String {
     format!("{} %", decimal(share * 100.0, 0))
 }
 
+/// A figure as tables print it: a share as [`percent`], a mean as [`grade`].
+pub fn figure(x: f64, share: bool) -> String {
+    if share { percent(x) } else { grade(x) }
+}
+
+/// A figure as sentences and legends say it: a share as [`percent_whole`], a mean as
+/// [`grade`].
+pub fn figure_whole(x: f64, share: bool) -> String {
+    if share { percent_whole(x) } else { grade(x) }
+}
+
 /// A mean grade: `7.4321` → `7,4`.
 pub fn grade(mean: f64) -> String {
     decimal(mean, 1)

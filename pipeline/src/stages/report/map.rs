@@ -204,7 +204,7 @@ type Choice = (&'static str, i32, i32, String);
 /// the earlier key indicator, and the yearly before the three-year figure. When no
 /// kommune's figure is published, the first key indicator's latest yearly period (every
 /// kommune hatched says just that).
-fn choose(p: &Published, codes: &Codes, key: &[&'static str]) -> Option<(Choice, usize)> {
+fn choose(p: &Published, codes: &Codes, key: &[&'static str]) -> Option<Choice> {
     let mut best: Option<(Choice, usize)> = key.iter().find_map(|id| {
         p.latest_of(id, 1)
             .map(|(year, period)| ((*id, 1, year, period), 0))
@@ -227,7 +227,7 @@ fn choose(p: &Published, codes: &Codes, key: &[&'static str]) -> Option<(Choice,
             }
         }
     }
-    best
+    best.map(|(choice, _)| choice)
 }
 
 /// Up to five classes of `values`: the boundaries are the quintiles rounded to whole
@@ -258,13 +258,7 @@ fn class_of(v: f64, breaks: &[f64]) -> usize {
 
 /// The classes' labels: "under 40 %", "40 til under 45 %", …, "55 % og derover".
 pub fn class_labels(breaks: &[f64], share: bool) -> Vec<String> {
-    let show = |v: f64| {
-        if share {
-            format::percent_whole(v)
-        } else {
-            format::grade(v)
-        }
-    };
+    let show = |v: f64| format::figure_whole(v, share);
     let bare = |v: f64| show(v).trim_end_matches(" %").to_string();
     let Some((first, last)) = breaks.first().zip(breaks.last()) else {
         return vec!["alle".to_string()];
@@ -329,7 +323,7 @@ fn legend(classes: Vec<String>, fills: &[&str], nobody: bool) -> Vec<LegendEntry
 
 /// The overview's map, or `None` when no key indicator has a period.
 pub fn choropleth(p: &Published, codes: &Codes, key: &[&'static str]) -> Result<Option<MapView>> {
-    let Some(((id, years, year, period), published)) = choose(p, codes, key) else {
+    let Some((id, years, year, period)) = choose(p, codes, key) else {
         return Ok(None);
     };
     let Some(text) = texts::indicator(id) else {
@@ -344,13 +338,7 @@ pub fn choropleth(p: &Published, codes: &Codes, key: &[&'static str]) -> Result<
     let breaks = breaks(&values, text.share);
     let fills = fills(breaks.len() + 1);
     let drawing = drawing()?;
-    let show = |v: f64| {
-        if text.share {
-            format::percent(v)
-        } else {
-            format::grade(v)
-        }
-    };
+    let show = |v: f64| format::figure(v, text.share);
     let mut shapes = String::new();
     let mut nobody = false;
     for outline in &drawing.outlines {
@@ -401,7 +389,7 @@ pub fn choropleth(p: &Published, codes: &Codes, key: &[&'static str]) -> Result<
         title,
         svg,
         legend: legend(classes, &fills, nobody),
-        published,
+        published: values.len(),
     }))
 }
 

@@ -76,11 +76,7 @@ struct Speech<'a> {
 
 impl Speech<'_> {
     fn number(&self, x: f64) -> String {
-        if self.share {
-            format::percent_whole(x)
-        } else {
-            format::grade(x)
-        }
+        format::figure_whole(x, self.share)
     }
 
     /// "andelen" or "gennemsnittet".

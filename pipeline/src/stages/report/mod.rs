@@ -132,7 +132,6 @@ pub struct KommunePage {
     school: Vec<Table>,
     ranks: Vec<Rank>,
     definitions: Vec<Definition>,
-    any_withheld: bool,
     /// Page 1's message: a few sentences per key indicator.
     headlines: Vec<message::Headline>,
     /// "Datagrundlag": the number of children the latest figures count.
@@ -312,22 +311,6 @@ struct Pages<'a> {
     env: &'a minijinja::Environment<'static>,
 }
 
-/// Whether any cell of the tables or the placement table is withheld (the footnote
-/// is shown only then).
-fn any_withheld(tables: &[&Vec<Table>], placement: &PlacementTable) -> bool {
-    tables
-        .iter()
-        .flat_map(|ts| ts.iter())
-        .flat_map(|t| t.rows.iter().flat_map(|r| r.cells.iter()))
-        .chain(
-            placement
-                .rows
-                .iter()
-                .flat_map(|r| r.cells.iter().flat_map(|c| c.iter())),
-        )
-        .any(Shown::withheld)
-}
-
 /// The published cells of one kommune (its bundle's CSV and Parquet).
 fn own_cells(cells: &RecordBatch, code: i32) -> Result<RecordBatch> {
     let geo = crate::cells::primitive::<Int32Type>(cells, "the published cells", "geo_code")?;
@@ -395,9 +378,9 @@ impl Pages<'_> {
             &texts::section(|r| &r.placement),
             kommune.code,
         );
-        let any_withheld = any_withheld(&[&key, &grades, &youth, &school], &placement);
-        let headlines = key_registry()
-            .into_iter()
+        let key_registry = key_registry();
+        let headlines = key_registry
+            .iter()
             .filter_map(|i| message::headline(published, i, &kommune, &region))
             .collect();
         let folder = model::folder(m);
@@ -419,9 +402,8 @@ impl Pages<'_> {
                 .cloned()
                 .collect(),
             definitions: definitions(),
-            any_withheld,
             headlines,
-            counts: message::counts(published, &key_registry(), &kommune),
+            counts: message::counts(published, &key_registry, &kommune),
         };
         let html = templates::render(env, "kommune.html", &page)?;
         let own = own_cells(cells, kommune.code)?;

@@ -217,7 +217,7 @@ impl Shown {
                 high: None,
                 n: None,
             },
-            _ if a.state == "withheld" || b.state == "withheld" => Shown::state("withheld"),
+            _ if a.withheld() || b.withheld() => Shown::state("withheld"),
             _ => Shown::state("none"),
         }
     }

@@ -297,18 +297,11 @@ impl Browser {
 /// zero-padded to the same width, so byte offsets, the ids' order (the `/IDTree` is
 /// sorted) and every reference stay as they were. Left alone if the ids differ in width.
 pub fn fixed_node_ids(mut pdf: Vec<u8>) -> Vec<u8> {
-    let key = b"(node".as_slice();
     // (offset of the digits, their value) of every `(node<digits>)`.
     let mut found: Vec<(usize, u64)> = Vec::new();
     let mut width = None;
-    let mut from = 0;
-    while let Some(at) = pdf[from..]
-        .windows(key.len())
-        .position(|w| w == key)
-        .map(|p| from + p + key.len())
-    {
+    for at in after_each(&pdf, b"(node") {
         let digits = pdf[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-        from = at;
         if digits == 0 || pdf.get(at + digits) != Some(&b')') {
             continue;
         }
@@ -345,12 +338,7 @@ pub fn fixed_node_ids(mut pdf: Vec<u8>) -> Vec<u8> {
 pub fn fixed_dates(mut pdf: Vec<u8>, date: chrono::NaiveDate) -> Vec<u8> {
     let stamp = format!("D:{}000000+00'00'", date.format("%Y%m%d"));
     for key in [b"/CreationDate (".as_slice(), b"/ModDate (".as_slice()] {
-        let mut from = 0;
-        while let Some(at) = pdf[from..]
-            .windows(key.len())
-            .position(|w| w == key)
-            .map(|p| from + p + key.len())
-        {
+        for at in after_each(&pdf, key) {
             let end = pdf[at..].iter().position(|b| *b == b')').map(|p| at + p);
             if let Some(end) = end
                 && end - at == stamp.len()
@@ -358,10 +346,20 @@ pub fn fixed_dates(mut pdf: Vec<u8>, date: chrono::NaiveDate) -> Vec<u8> {
             {
                 pdf[at..end].copy_from_slice(stamp.as_bytes());
             }
-            from = at;
         }
     }
     pdf
+}
+
+/// The offset just after each occurrence of `key` in `pdf`, in order.
+fn after_each(pdf: &[u8], key: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = pdf[from..].windows(key.len()).position(|w| w == key) {
+        from += p + key.len();
+        out.push(from);
+    }
+    out
 }
 
 impl Drop for Browser {

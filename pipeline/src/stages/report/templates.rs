@@ -96,13 +96,7 @@ pub fn environment() -> Result<Environment<'static>> {
     env.add_filter("grade", format::grade);
     env.add_filter("pp", format::points);
     env.add_filter("int", format::integer);
-    env.add_filter("figure", |x: f64, share: bool| {
-        if share {
-            format::percent(x)
-        } else {
-            format::grade(x)
-        }
-    });
+    env.add_filter("figure", format::figure);
     Ok(env)
 }
 
