@@ -74,6 +74,18 @@ pub fn map_large_allocations() {
     }
 }
 
+/// Gives the memory freed so far back to the system (glibc's `malloc_trim`): the
+/// freed chunks of the query threads' arenas stay mapped otherwise, and count in the
+/// peak of the stages after them (docs/performance.md). Elsewhere a no-op.
+pub fn trim_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's arenas, and is
+    // thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Sets up `cmd` so that the child finds `read` as fd 3 and `write` as fd 4 (Chromium's
 /// `--remote-debugging-pipe`), and is killed when the thread that started it dies (a
 /// browser outliving a killed run would hold memory forever).

@@ -92,6 +92,9 @@ pub async fn ingest_and_validate(settings: &Settings) -> Result<Checked> {
         let validated =
             validate::validate(&ctx, ingested, settings.extract_date, settings.threads).await?;
         extracts.push(ExtractResult { files, validated });
+        // The validation queries' hash tables are freed: give their pages back before
+        // the next extract's (a larger peak otherwise, docs/performance.md).
+        crate::sys::trim_free_memory();
         if extracts.len() == 1 {
             crate::faults::point(Stage::IngestValidate);
         }

@@ -84,20 +84,26 @@ impl<'a> Run<'a> {
 /// The line of a run that computed no cell at all.
 pub const NO_CELLS: &str = "no indicator cells: no accepted person falls in a period computed at this extract date (is every row rejected, or the extract date wrong?)";
 
-/// Derives the cohorts and computes every cell.
+/// Derives the cohorts and computes every cell. The person-level cohorts are kept only
+/// when the restricted tier is written (they are its only reader): otherwise they are
+/// freed here, before disclosure control and the audit need their memory.
 pub async fn indicators(stages: &mut Stages, run: &Run<'_>, checked: &Checked) -> Result<Computed> {
     let settings = run.settings;
     stages
         .time_rows(
             Stage::Indicators,
             async {
-                let computed = indicators::compute(
+                let mut computed = indicators::compute(
                     &checked.ctx,
                     &settings.config,
                     settings.extract_date,
                     settings.threads,
                 )
                 .await?;
+                if settings.restricted.is_none() {
+                    computed.cohorts = Vec::new();
+                }
+                crate::sys::trim_free_memory();
                 crate::faults::point(Stage::Indicators);
                 Ok(computed)
             },

@@ -84,6 +84,18 @@ impl Cell {
         )
     }
 
+    /// [`Cell::key`] borrowed, for lookups.
+    pub fn key_ref(&self) -> (&str, u8, i32, i32, &str, &str) {
+        (
+            &self.indicator,
+            self.years,
+            self.year,
+            self.geo_code,
+            &self.group,
+            &self.placement,
+        )
+    }
+
     /// The attacker's view: counts hidden when withheld, and never why.
     pub fn published(&self) -> Cell {
         let mut c = self.clone();
@@ -166,7 +178,9 @@ pub fn attack(
 /// the published files; and an exposure for every published cell the record calls
 /// primary.
 fn match_record(published: &[Cell], record: &[Cell]) -> Result<(Vec<Cell>, Vec<Exposure>)> {
-    let by_key: BTreeMap<Key, &Cell> = record.iter().map(|c| (c.key(), c)).collect();
+    // Borrowed keys in a hash map: the audit's serial part (docs/performance.md).
+    let by_key: std::collections::HashMap<_, &Cell> =
+        record.iter().map(|c| (c.key_ref(), c)).collect();
     if by_key.len() != published.len() {
         return Err(Error::InputRejected(format!(
             "the record has {} cells, the published files {}",
@@ -177,7 +191,7 @@ fn match_record(published: &[Cell], record: &[Cell]) -> Result<(Vec<Cell>, Vec<E
     let mut truth_cells = Vec::with_capacity(published.len());
     let mut out = Vec::new();
     for p in published {
-        let r = by_key.get(&p.key()).ok_or_else(|| {
+        let r = by_key.get(&p.key_ref()).ok_or_else(|| {
             Error::InputRejected(format!(
                 "the record has no cell {} {} geo {} {}/{}",
                 p.indicator, p.period, p.geo_code, p.group, p.placement

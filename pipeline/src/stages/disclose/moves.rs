@@ -661,7 +661,27 @@ fn tree_distance(up_a: &[u8], up_b: &[u8]) -> usize {
 }
 
 /// The counts a move changes: (years, year, geo, combo, coefficient).
-type Changed = Small<(u8, i32, u16, u8, f64), 256>;
+type Changed = Vec<(u8, i32, u16, u8, f64)>;
+
+/// More changed counts than this and a move is not tracked.
+const MAX_CHANGED: usize = 256;
+
+/// Buffers [`Moves::evaluate`] reuses from one move to the next (a target's search
+/// evaluates thousands): the changed counts, and the grid they are summed in (zeroed
+/// where used, after use).
+struct Scratch {
+    changed: Changed,
+    grid: Box<[[[f64; 16]; 8]; 2]>,
+}
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch {
+            changed: Vec::with_capacity(MAX_CHANGED),
+            grid: Box::new([[[0.0; 16]; 8]; 2]),
+        }
+    }
+}
 
 /// Keeps the N largest (value, code) pairs, largest first (ties: smaller code first).
 fn keep_largest<const N: usize>(list: &mut Small<(f64, u16), N>, x: (f64, u16)) {
@@ -737,10 +757,18 @@ impl<'a> Moves<'a> {
     /// With `options` none, only kinds whose changed counts are all withheld take part
     /// (a certificate); otherwise every kind may, and each option found is pushed with
     /// the published counts it changes.
-    fn evaluate(&self, form: Form, m: &Move, known: &[Option<f64>], sink: &mut Sink) {
-        let Some(changed) = self.changed_counts(m) else {
+    fn evaluate(
+        &self,
+        form: Form,
+        m: &Move,
+        known: &[Option<f64>],
+        sink: &mut Sink,
+        scratch: &mut Scratch,
+    ) {
+        if !self.changed_counts(m, scratch) {
             return;
-        };
+        }
+        let changed = &scratch.changed;
         let target = match form {
             Form::One(a) => (a, u32::MAX),
             Form::Diff(a, b) => (a, b),
@@ -749,9 +777,23 @@ impl<'a> Moves<'a> {
         let kinds = kind.population();
         let pairs = kind.nesting();
         let collect = matches!(sink, Sink::Options(_));
+        let variants = self.variants(form, kinds);
+        if !collect {
+            // A certificate takes only moves whose counts are all withheld: when the
+            // kind carrying the target cannot move, the move gives nothing (checked
+            // first, before the other kinds and the cells are looked at).
+            let first_year = m.cells.as_slice().first().map_or(0, |c| c.0);
+            let carries = |&(req, _): &(usize, Option<usize>)| {
+                self.kind_use(kinds[req], target, first_year, changed, known, None)
+                    .is_some_and(|coef| coef.abs() >= 0.5)
+            };
+            if !variants.as_slice().iter().any(carries) {
+                return;
+            }
+        }
         let uses = self.kind_uses(kinds, target, m, changed.as_slice(), known, collect);
         let leaves = self.leaves(m, kinds);
-        for &(req, forbid) in self.variants(form, kinds).as_slice() {
+        for &(req, forbid) in variants.as_slice() {
             if !uses.usable[req] || uses.coef[req].abs() < 0.5 {
                 continue;
             }
@@ -789,7 +831,7 @@ impl<'a> Moves<'a> {
     /// The counts a move changes: (years, year, geo, combo, coefficient), each finest
     /// cell's ancestors, with what cancels left out; the windows follow their years.
     /// None when the move is too large to be tracked.
-    fn changed_counts(&self, m: &Move) -> Option<Changed> {
+    fn changed_counts(&self, m: &Move, scratch: &mut Scratch) -> bool {
         let t = &self.trees;
         let mut years_seen: Small<i32, 2> = Small::new();
         let mut geos_seen: Small<u16, 8> = Small::new();
@@ -803,18 +845,23 @@ impl<'a> Moves<'a> {
                 .iter()
                 .for_each(|q| combos_seen.push_new(*q));
         }
-        let mut grid = [[[0.0f64; 16]; 8]; 2];
+        let grid = &mut scratch.grid;
         for &(y, l, c, sign) in m.cells.as_slice() {
             let ys = years_seen.slot(y);
+            let mut qs: Small<usize, 16> = Small::new();
+            t.combo_up[c as usize]
+                .iter()
+                .for_each(|q| qs.push(combos_seen.slot(*q)));
             for &g in &t.geo_up[l as usize] {
-                let gs = geos_seen.slot(g);
-                for &q in &t.combo_up[c as usize] {
-                    grid[ys][gs][combos_seen.slot(q)] += sign;
+                let row = &mut grid[ys][geos_seen.slot(g)];
+                for &q in qs.as_slice() {
+                    row[q] += sign;
                 }
             }
         }
         // Windows: the sum of their years' changes (two years of one window cancel).
-        let mut merged: Changed = Small::new();
+        let merged = &mut scratch.changed;
+        merged.clear();
         let two_years = years_seen.len == 2;
         for (ys, &y) in years_seen.as_slice().iter().enumerate() {
             for (gs, &g) in geos_seen.as_slice().iter().enumerate() {
@@ -832,8 +879,13 @@ impl<'a> Moves<'a> {
                 }
             }
         }
-        let full = merged.full || geos_seen.full || combos_seen.full || years_seen.full;
-        (!full).then_some(merged)
+        for plane in grid.iter_mut().take(years_seen.len) {
+            for row in plane.iter_mut().take(geos_seen.len) {
+                row[..combos_seen.len].fill(0.0);
+            }
+        }
+        let full = geos_seen.full || combos_seen.full || years_seen.full;
+        !full && merged.len() <= MAX_CHANGED
     }
 
     /// Per kind of the population: usable (no absent count changes), movable (no
@@ -842,7 +894,7 @@ impl<'a> Moves<'a> {
     fn kind_uses(
         &self,
         kinds: &[Kind],
-        (fa, fb): (u32, u32),
+        target: (u32, u32),
         m: &Move,
         changed: &[(u8, i32, u16, u8, f64)],
         known: &[Option<f64>],
@@ -850,38 +902,55 @@ impl<'a> Moves<'a> {
     ) -> KindUses {
         let mut uses = KindUses::default();
         let first_year = m.cells.as_slice().first().map_or(0, |c| c.0);
-        'kinds: for (i, &kind) in kinds.iter().enumerate() {
-            if self.system(kind, 1, first_year).is_none() {
-                continue;
+        for (i, &kind) in kinds.iter().enumerate() {
+            let mut costs = Vec::new();
+            let costs_out = collect.then_some(&mut costs);
+            if let Some(coef) = self.kind_use(kind, target, first_year, changed, known, costs_out) {
+                uses.usable[i] = true;
+                uses.movable[i] = costs.is_empty();
+                uses.coef[i] = coef;
+                uses.costs[i] = costs;
             }
-            for &(years, year, g, q, c) in changed {
-                let Some(s) = self.system(kind, years, year) else {
-                    continue;
-                };
-                let place = self.trees.place(g, q);
-                if place == u32::MAX {
-                    continue 'kinds;
-                }
-                let v = self.model.var(s, place as usize);
-                if !self.model.carried[v as usize] {
-                    continue 'kinds;
-                }
-                if known[v as usize].is_some() {
-                    if !collect {
-                        continue 'kinds;
-                    }
-                    uses.costs[i].push(v);
-                }
-                if v == fa {
-                    uses.coef[i] += c;
-                } else if v == fb {
-                    uses.coef[i] -= c;
-                }
-            }
-            uses.usable[i] = true;
-            uses.movable[i] = uses.costs[i].is_empty();
         }
         uses
+    }
+
+    /// One kind's use in a move ([`Moves::kind_uses`]): none when it is not usable (a
+    /// count it changes is absent, or, without `costs`, published); otherwise its
+    /// coefficient on the target, the published counts it changes pushed to `costs`.
+    fn kind_use(
+        &self,
+        kind: Kind,
+        (fa, fb): (u32, u32),
+        first_year: i32,
+        changed: &[(u8, i32, u16, u8, f64)],
+        known: &[Option<f64>],
+        mut costs: Option<&mut Vec<u32>>,
+    ) -> Option<f64> {
+        self.system(kind, 1, first_year)?;
+        let mut coef = 0.0;
+        for &(years, year, g, q, c) in changed {
+            let Some(s) = self.system(kind, years, year) else {
+                continue;
+            };
+            let place = self.trees.place(g, q);
+            if place == u32::MAX {
+                return None;
+            }
+            let v = self.model.var(s, place as usize);
+            if !self.model.carried[v as usize] {
+                return None;
+            }
+            if known[v as usize].is_some() {
+                costs.as_mut()?.push(v);
+            }
+            if v == fa {
+                coef += c;
+            } else if v == fb {
+                coef -= c;
+            }
+        }
+        Some(coef)
     }
 
     /// The finest cells a move touches, with each kind's true value and lower bound
@@ -1119,9 +1188,10 @@ impl<'a> Moves<'a> {
         // again, the widest first.
         let mut certificate = Certificate::default();
         let mut found: Vec<Evaluated> = Vec::new();
+        let mut scratch = Scratch::default();
         self.each_candidate(form, known, &mut |m| {
             let before = found.len();
-            self.evaluate(form, m, known, &mut Sink::Allowed(&mut found));
+            self.evaluate(form, m, known, &mut Sink::Allowed(&mut found), &mut scratch);
             for e in &found[before..] {
                 let (up, down) = e.sides();
                 certificate.add(e.width, up, down);
@@ -1138,8 +1208,9 @@ impl<'a> Moves<'a> {
     /// for a move allowed already).
     pub fn options(&self, form: Form, known: &[Option<f64>]) -> Vec<Evaluated> {
         let mut out = Vec::new();
+        let mut scratch = Scratch::default();
         self.each_candidate(form, known, &mut |m| {
-            self.evaluate(form, m, known, &mut Sink::Options(&mut out));
+            self.evaluate(form, m, known, &mut Sink::Options(&mut out), &mut scratch);
             false
         });
         out

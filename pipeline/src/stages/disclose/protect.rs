@@ -377,11 +377,13 @@ fn protect_part(
     codes: &Codes,
     threads: usize,
 ) -> Result<Stats> {
+    let started = std::time::Instant::now();
     let model = Model::new(cells, codes)?;
     let truth = model.truth(cells)?;
     let targets = targets(&model, cells, &truth, k);
     let moves = Moves::new(&model, codes, &truth);
     let mut state = State::new(&model, cells, fixed)?;
+    let setup = started.elapsed().as_secs_f64();
     let mut stats = Stats {
         targets: targets.len(),
         ..Stats::default()
@@ -391,21 +393,29 @@ fn protect_part(
     // search is greedy), so the pass repeats over what is not certified at its end.
     let mut todo: Vec<usize> = (0..targets.len()).collect();
     let mut fell_back = false;
+    let mut clock = Clock {
+        setup,
+        ..Clock::default()
+    };
     for pass in 0..5 {
         for &i in &todo {
             let t = &targets[i];
+            let started = std::time::Instant::now();
             let mut width = moves.certify(t.form, &state.known, need);
+            clock.certify += started.elapsed().as_secs_f64();
             if pass == 0 && width.total() >= need {
                 stats.certified_as_found += 1;
             }
             let mut attempts = 0;
             while width.total() < need {
                 attempts += 1;
+                let started = std::time::Instant::now();
                 let chosen = if attempts > 50 {
                     None
                 } else {
                     choose(&moves, t, &mut state, &width, need)
                 };
+                clock.choose += started.elapsed().as_secs_f64();
                 let vars = match chosen {
                     Some(vars) => vars,
                     None if fixed.iter().any(|f| *f) && !fell_back => {
@@ -428,14 +438,18 @@ fn protect_part(
                 );
                 state.withhold(&vars);
                 stats.moves_opened += 1;
+                let started = std::time::Instant::now();
                 width = moves.certify(t.form, &state.known, need);
+                clock.certify += started.elapsed().as_secs_f64();
             }
         }
         // A certificate found once can be lost to a better-looking move found later (the
         // search is greedy): every target is certified again under the final pattern,
         // exactly as the audit will.
         let all: Vec<usize> = (0..targets.len()).collect();
+        let started = std::time::Instant::now();
         todo = uncertified(&moves, &targets, &all, &state.known, need, threads);
+        clock.recheck += started.elapsed().as_secs_f64();
         tracing::debug!(pass, uncertified = todo.len(), "disclosure control pass");
         if todo.is_empty() {
             break;
@@ -459,9 +473,24 @@ fn protect_part(
         certified_as_found = stats.certified_as_found,
         moves_opened = stats.moves_opened,
         withheld = state.withheld.iter().filter(|w| **w).count(),
+        setup_seconds = format!("{:.2}", clock.setup),
+        certify_seconds = format!("{:.2}", clock.certify),
+        choose_seconds = format!("{:.2}", clock.choose),
+        recheck_seconds = format!("{:.2}", clock.recheck),
         "disclosure control: a part done"
     );
     Ok(stats)
+}
+
+/// Where a part's time went, for the debug log (docs/performance.md): building the
+/// model, certifying
+/// targets as they come, choosing what to withhold, certifying all again at a pass's end.
+#[derive(Default)]
+struct Clock {
+    setup: f64,
+    certify: f64,
+    choose: f64,
+    recheck: f64,
 }
 
 /// The targets among `which` that moves over withheld counts do not certify k wide,
@@ -519,6 +548,7 @@ fn choose(
     let options = moves.options(t.form, &state.known);
     let allowed: Vec<&Evaluated> = options.iter().filter(|o| o.published.is_empty()).collect();
     let mut sets: Vec<(u64, Vec<u32>)> = Vec::new();
+    let mut seen: std::collections::HashSet<&[u32]> = std::collections::HashSet::new();
     for o in &options {
         if o.published.is_empty()
             || o.width.total() <= EPS
@@ -526,7 +556,7 @@ fn choose(
         {
             continue;
         }
-        if !sets.iter().any(|s| s.1 == o.published) {
+        if seen.insert(&o.published) {
             let cost = o
                 .published
                 .iter()

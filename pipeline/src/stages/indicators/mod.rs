@@ -320,6 +320,9 @@ pub async fn compute(
                     .map_err(|e| Error::internal(table, e))?;
             }
         }
+        // The query's operators and the extracts it read last are freed: their pages go
+        // back now, not at the end of the stage (docs/performance.md).
+        crate::sys::trim_free_memory();
     }
     for (name, query) in AGGREGATIONS {
         let file = format!("queries/indicators/{name}.sql");
