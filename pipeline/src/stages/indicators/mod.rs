@@ -59,14 +59,26 @@ pub const COHORTS: [(&str, &[&str]); 2] = [
     ("cohort_age", &["year", "age", "person_id"]),
 ];
 
-/// The accepted extracts each derivation is the last to read: dropped from the session
-/// right after it, so that memory goes down as the derivations go on. (A query that
-/// reads a dropped table fails loudly: "table not found".)
-pub const LAST_READ_BY: [(&str, &[&str]); 4] = [
+/// The accepted extracts and the intermediate derivations each derivation is the last
+/// to read: dropped from the session right after it, so that memory goes down as the
+/// derivations go on (at ten times national scale `cohort_age` no longer runs beside
+/// `fp9_pupils` and `fp9_context`). A query that reads a dropped table fails loudly
+/// ("table not found"); a test checks that no later query names one.
+pub const LAST_READ_BY: [(&str, &[&str]); 5] = [
     ("fp9_pupils", &["enrolment"]),
     ("deciding_measure", &["measures"]),
     ("fp9_context", &["residence"]),
-    ("cohort_age", &["persons", "exams", "youth_education"]),
+    ("cohort_fp9", &["fp9_pupils", "fp9_context"]),
+    (
+        "cohort_age",
+        &[
+            "persons",
+            "exams",
+            "youth_education",
+            "age_population",
+            "deciding_measure",
+        ],
+    ),
 ];
 
 /// The counts at the finest level, in order, each registered under its name for the
@@ -481,6 +493,72 @@ pub fn headline(cells: &RecordBatch) -> String {
 mod tests {
     use super::*;
     use datafusion::arrow::array::Int32Array;
+
+    /// A query's SQL as DataFusion reads it (macros expanded), without comments.
+    fn code_of(file: &str, sql: &str) -> String {
+        let rendered = crate::engine::sql::render(file, sql).expect("renders");
+        rendered
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Whether `code` names `table` as a whole word.
+    fn names(code: &str, table: &str) -> bool {
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        code.match_indices(table).any(|(i, _)| {
+            let before = code[..i].chars().next_back().is_none_or(|c| !word(c));
+            let after = code[i + table.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !word(c));
+            before && after
+        })
+    }
+
+    #[test]
+    fn a_table_is_dropped_only_after_the_last_query_that_reads_it() {
+        let order: Vec<(String, String)> = DERIVATIONS
+            .iter()
+            .map(|(n, q)| {
+                (
+                    n.to_string(),
+                    code_of(&format!("queries/derive/{n}.sql"), q),
+                )
+            })
+            .chain(AGGREGATIONS.iter().map(|(n, q)| {
+                (
+                    n.to_string(),
+                    code_of(&format!("queries/indicators/{n}.sql"), q),
+                )
+            }))
+            .chain([(
+                "cells".to_string(),
+                code_of("queries/indicators/cells.sql", CELLS_SQL),
+            )])
+            .collect();
+        for (last, tables) in LAST_READ_BY {
+            let at = order
+                .iter()
+                .position(|(n, _)| n == last)
+                .expect("a derivation");
+            for table in tables {
+                assert!(names(&order[at].1, table), "{last} does not read {table}");
+                for (later, code) in &order[at + 1..] {
+                    assert!(
+                        !names(code, table),
+                        "{table} is dropped after {last} but {later} reads it"
+                    );
+                }
+            }
+        }
+        // And the hand-made case the rule is about: cohort_age reads neither of the
+        // 9th-grade tables dropped before it.
+        assert!(!names(&order[5].1, "fp9_pupils") && !names(&order[5].1, "fp9_context"));
+        assert!(names("FROM fp9_pupils p", "fp9_pupils"));
+        assert!(!names("FROM fp9_pupils_x", "fp9_pupils"));
+    }
 
     #[test]
     fn cohorts_are_sorted_by_their_key_across_batches() {
