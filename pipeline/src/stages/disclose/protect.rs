@@ -377,13 +377,14 @@ fn protect_part(
     codes: &Codes,
     threads: usize,
 ) -> Result<Stats> {
+    let mut clock = Clock::default();
     let started = std::time::Instant::now();
     let model = Model::new(cells, codes)?;
     let truth = model.truth(cells)?;
     let targets = targets(&model, cells, &truth, k);
     let moves = Moves::new(&model, codes, &truth);
     let mut state = State::new(&model, cells, fixed)?;
-    let setup = started.elapsed().as_secs_f64();
+    clock.setup = started.elapsed().as_secs_f64();
     let mut stats = Stats {
         targets: targets.len(),
         ..Stats::default()
@@ -393,29 +394,24 @@ fn protect_part(
     // search is greedy), so the pass repeats over what is not certified at its end.
     let mut todo: Vec<usize> = (0..targets.len()).collect();
     let mut fell_back = false;
-    let mut clock = Clock {
-        setup,
-        ..Clock::default()
-    };
     for pass in 0..5 {
         for &i in &todo {
             let t = &targets[i];
-            let started = std::time::Instant::now();
-            let mut width = moves.certify(t.form, &state.known, need);
-            clock.certify += started.elapsed().as_secs_f64();
+            let mut width = timed(&mut clock.certify, || {
+                moves.certify(t.form, &state.known, need)
+            });
             if pass == 0 && width.total() >= need {
                 stats.certified_as_found += 1;
             }
             let mut attempts = 0;
             while width.total() < need {
                 attempts += 1;
-                let started = std::time::Instant::now();
-                let chosen = if attempts > 50 {
-                    None
-                } else {
-                    choose(&moves, t, &mut state, &width, need)
+                let chosen = match attempts > 50 {
+                    true => None,
+                    false => timed(&mut clock.choose, || {
+                        choose(&moves, t, &mut state, &width, need)
+                    }),
                 };
-                clock.choose += started.elapsed().as_secs_f64();
                 let vars = match chosen {
                     Some(vars) => vars,
                     None if fixed.iter().any(|f| *f) && !fell_back => {
@@ -438,18 +434,18 @@ fn protect_part(
                 );
                 state.withhold(&vars);
                 stats.moves_opened += 1;
-                let started = std::time::Instant::now();
-                width = moves.certify(t.form, &state.known, need);
-                clock.certify += started.elapsed().as_secs_f64();
+                width = timed(&mut clock.certify, || {
+                    moves.certify(t.form, &state.known, need)
+                });
             }
         }
         // A certificate found once can be lost to a better-looking move found later (the
         // search is greedy): every target is certified again under the final pattern,
         // exactly as the audit will.
         let all: Vec<usize> = (0..targets.len()).collect();
-        let started = std::time::Instant::now();
-        todo = uncertified(&moves, &targets, &all, &state.known, need, threads);
-        clock.recheck += started.elapsed().as_secs_f64();
+        todo = timed(&mut clock.recheck, || {
+            uncertified(&moves, &targets, &all, &state.known, need, threads)
+        });
         tracing::debug!(pass, uncertified = todo.len(), "disclosure control pass");
         if todo.is_empty() {
             break;
@@ -468,18 +464,16 @@ fn protect_part(
         }
         c.suppressed = *w;
     }
-    tracing::debug!(
-        targets = stats.targets,
-        certified_as_found = stats.certified_as_found,
-        moves_opened = stats.moves_opened,
-        withheld = state.withheld.iter().filter(|w| **w).count(),
-        setup_seconds = format!("{:.2}", clock.setup),
-        certify_seconds = format!("{:.2}", clock.certify),
-        choose_seconds = format!("{:.2}", clock.choose),
-        recheck_seconds = format!("{:.2}", clock.recheck),
-        "disclosure control: a part done"
-    );
+    clock.log(&stats, state.withheld.iter().filter(|w| **w).count());
     Ok(stats)
+}
+
+/// Runs `f`, adding its seconds to `slot`.
+fn timed<T>(slot: &mut f64, f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let out = f();
+    *slot += started.elapsed().as_secs_f64();
+    out
 }
 
 /// Where a part's time went, for the debug log (docs/performance.md): building the
@@ -491,6 +485,23 @@ struct Clock {
     certify: f64,
     choose: f64,
     recheck: f64,
+}
+
+impl Clock {
+    /// The debug line of a part done.
+    fn log(&self, stats: &Stats, withheld: usize) {
+        tracing::debug!(
+            targets = stats.targets,
+            certified_as_found = stats.certified_as_found,
+            moves_opened = stats.moves_opened,
+            withheld,
+            setup_seconds = format!("{:.2}", self.setup),
+            certify_seconds = format!("{:.2}", self.certify),
+            choose_seconds = format!("{:.2}", self.choose),
+            recheck_seconds = format!("{:.2}", self.recheck),
+            "disclosure control: a part done"
+        );
+    }
 }
 
 /// The targets among `which` that moves over withheld counts do not certify k wide,
