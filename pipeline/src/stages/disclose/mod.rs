@@ -66,26 +66,14 @@ pub struct Cell {
 }
 
 /// A cell's key: indicator, years, year, geo_code, group, placement.
-pub type Key = (String, u8, i32, i32, String, String);
+pub type Key<'a> = (&'a str, u8, i32, i32, &'a str, &'a str);
 
 impl Cell {
     pub fn place(&self) -> system::Place {
         (self.geo_code, self.group.clone(), self.placement.clone())
     }
 
-    pub fn key(&self) -> Key {
-        (
-            self.indicator.clone(),
-            self.years,
-            self.year,
-            self.geo_code,
-            self.group.clone(),
-            self.placement.clone(),
-        )
-    }
-
-    /// [`Cell::key`] borrowed, for lookups.
-    pub fn key_ref(&self) -> (&str, u8, i32, i32, &str, &str) {
+    pub fn key(&self) -> Key<'_> {
         (
             &self.indicator,
             self.years,
@@ -179,8 +167,8 @@ pub fn attack(
 /// primary.
 fn match_record(published: &[Cell], record: &[Cell]) -> Result<(Vec<Cell>, Vec<Exposure>)> {
     // Borrowed keys in a hash map: the audit's serial part (docs/performance.md).
-    let by_key: std::collections::HashMap<_, &Cell> =
-        record.iter().map(|c| (c.key_ref(), c)).collect();
+    let by_key: std::collections::HashMap<Key, &Cell> =
+        record.iter().map(|c| (c.key(), c)).collect();
     if by_key.len() != published.len() {
         return Err(Error::InputRejected(format!(
             "the record has {} cells, the published files {}",
@@ -191,7 +179,7 @@ fn match_record(published: &[Cell], record: &[Cell]) -> Result<(Vec<Cell>, Vec<E
     let mut truth_cells = Vec::with_capacity(published.len());
     let mut out = Vec::new();
     for p in published {
-        let r = by_key.get(&p.key_ref()).ok_or_else(|| {
+        let r = by_key.get(&p.key()).ok_or_else(|| {
             Error::InputRejected(format!(
                 "the record has no cell {} {} geo {} {}/{}",
                 p.indicator, p.period, p.geo_code, p.group, p.placement

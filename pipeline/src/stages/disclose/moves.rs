@@ -778,11 +778,11 @@ impl<'a> Moves<'a> {
         let pairs = kind.nesting();
         let collect = matches!(sink, Sink::Options(_));
         let variants = self.variants(form, kinds);
+        let first_year = m.cells.as_slice().first().map_or(0, |c| c.0);
         if !collect {
             // A certificate takes only moves whose counts are all withheld: when the
             // kind carrying the target cannot move, the move gives nothing (checked
             // first, before the other kinds and the cells are looked at).
-            let first_year = m.cells.as_slice().first().map_or(0, |c| c.0);
             let carries = |&(req, _): &(usize, Option<usize>)| {
                 self.kind_use(kinds[req], target, first_year, changed, known, None)
                     .is_some_and(|coef| coef.abs() >= 0.5)
@@ -791,7 +791,7 @@ impl<'a> Moves<'a> {
                 return;
             }
         }
-        let uses = self.kind_uses(kinds, target, m, changed.as_slice(), known, collect);
+        let uses = self.kind_uses(kinds, target, first_year, changed, known, collect);
         let leaves = self.leaves(m, kinds);
         for &(req, forbid) in variants.as_slice() {
             if !uses.usable[req] || uses.coef[req].abs() < 0.5 {
@@ -830,7 +830,7 @@ impl<'a> Moves<'a> {
 
     /// The counts a move changes: (years, year, geo, combo, coefficient), each finest
     /// cell's ancestors, with what cancels left out; the windows follow their years.
-    /// None when the move is too large to be tracked.
+    /// Written to `scratch.changed`; false when the move is too large to be tracked.
     fn changed_counts(&self, m: &Move, scratch: &mut Scratch) -> bool {
         let t = &self.trees;
         let mut years_seen: Small<i32, 2> = Small::new();
@@ -895,13 +895,12 @@ impl<'a> Moves<'a> {
         &self,
         kinds: &[Kind],
         target: (u32, u32),
-        m: &Move,
+        first_year: i32,
         changed: &[(u8, i32, u16, u8, f64)],
         known: &[Option<f64>],
         collect: bool,
     ) -> KindUses {
         let mut uses = KindUses::default();
-        let first_year = m.cells.as_slice().first().map_or(0, |c| c.0);
         for (i, &kind) in kinds.iter().enumerate() {
             let mut costs = Vec::new();
             let costs_out = collect.then_some(&mut costs);

@@ -477,8 +477,8 @@ fn timed<T>(slot: &mut f64, f: impl FnOnce() -> T) -> T {
 }
 
 /// Where a part's time went, for the debug log (docs/performance.md): building the
-/// model, certifying
-/// targets as they come, choosing what to withhold, certifying all again at a pass's end.
+/// model, certifying targets as they come, choosing what to withhold, certifying all
+/// again at a pass's end.
 #[derive(Default)]
 struct Clock {
     setup: f64,

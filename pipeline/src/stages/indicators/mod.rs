@@ -62,8 +62,8 @@ pub const COHORTS: [(&str, &[&str]); 2] = [
 /// The accepted extracts and the intermediate derivations each derivation is the last
 /// to read: dropped from the session right after it, so that memory goes down as the
 /// derivations go on (at ten times national scale `cohort_fp9` no longer runs beside
-/// `fp9_pupils`, nor `cohort_age` beside `fp9_context`). A query that reads a dropped table fails loudly
-/// ("table not found"); a test checks that no later query names one.
+/// `fp9_pupils`, nor `cohort_age` beside `fp9_context`). A query that reads a dropped
+/// table fails loudly ("table not found"); a test checks that no later query reads one.
 pub const LAST_READ_BY: [(&str, &[&str]); 6] = [
     ("fp9_pupils", &["enrolment"]),
     ("age_population", &["persons"]),
