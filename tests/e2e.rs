@@ -19,5 +19,6 @@ mod researchers;
 mod restricted;
 mod run;
 mod s3;
+mod security;
 mod unchanged;
 mod validation;

@@ -113,10 +113,23 @@ pub struct QueryArgs {
     /// lines, or Parquet (with --to).
     #[arg(long, value_enum, default_value = "table")]
     pub format: crate::query::Format,
-    /// Write the result to this file instead of stdout.
+    /// Write the result to this new file (mode 0600) instead of stdout; an existing
+    /// file or link is never overwritten.
     #[arg(long, value_name = "FILE")]
     pub to: Option<PathBuf>,
-    /// The SQL, e.g. "SELECT count(*) FROM indicators".
+    /// Memory for the query's operators (e.g. 2G, 500M; at least 64M); sorts and
+    /// aggregates spill to disk beyond it, other operators fail the query. Default:
+    /// half of the machine's (or container's) memory, as for `run`.
+    #[arg(long, value_name = "SIZE", value_parser = crate::engine::session::parse_size)]
+    pub memory_limit: Option<u64>,
+    /// The most spill files a query may write (in the system's temporary folder).
+    #[arg(long, value_name = "SIZE", value_parser = crate::engine::session::parse_size, default_value = "4G")]
+    pub spill_limit: u64,
+    /// Seconds the query may run before it is stopped.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::query::DEFAULT_SECONDS)]
+    pub timeout: u64,
+    /// The SQL, e.g. "SELECT count(*) FROM indicators". Queries only: DDL, DML
+    /// (INSERT, COPY, …) and statements (SET, …) are refused.
     pub sql: String,
 }
 
@@ -479,26 +492,65 @@ fn keygen_command(args: &KeygenArgs) -> Result<String> {
     ))
 }
 
-/// `skolegang query`: SQL over the current run.
+/// `skolegang query`: SQL over the current run, read-only and bounded; the result is
+/// streamed to stdout or a new file.
 fn query_command(args: &QueryArgs) -> Result<String> {
-    use crate::query::{self, Format};
+    use crate::query::{self, Format, Limits};
     if args.format == Format::Parquet && args.to.is_none() {
         return Err(Error::Config("--format parquet needs --to FILE".into()));
     }
+    let memory = args
+        .memory_limit
+        .unwrap_or_else(|| crate::engine::session::Memory::default().limit);
+    if memory < MIN_MEMORY_LIMIT {
+        return Err(Error::Config(format!(
+            "--memory-limit: {memory} bytes is below the minimum of 64M (DataFusion's operators cannot work in less)"
+        )));
+    }
+    let limits = Limits {
+        memory,
+        spill: args.spill_limit,
+        seconds: args.timeout.max(1),
+        table_rows: query::TABLE_ROWS,
+    };
     let root = Root::parse(&args.output)?;
-    let (schema, batches) = runtime(2)?.block_on(async {
-        let (_, ctx) = query::context(&root, args.restricted).await?;
-        query::run(&ctx, &args.sql).await
-    })?;
-    let bytes = query::render(args.format, &schema, &batches)?;
+    let rt = runtime(2)?;
+    let done = query_on(&rt, &root, args, &limits);
+    if done.is_err() {
+        // A query stopped by --timeout may still have operators busy on the runtime's
+        // threads: they are not waited for.
+        rt.shutdown_background();
+    }
+    done
+}
+
+/// [`query_command`] on the runtime `rt`.
+fn query_on(
+    rt: &tokio::runtime::Runtime,
+    root: &Root,
+    args: &QueryArgs,
+    limits: &crate::query::Limits,
+) -> Result<String> {
+    use crate::query;
+    let limits = *limits;
+    let (_, ctx) = rt.block_on(query::context(root, args.restricted, &limits))?;
     match &args.to {
         Some(file) => {
-            std::fs::write(file, bytes)
-                .map_err(|e| Error::io(format!("writing {}", file.display()), e))?;
-            Ok(String::new())
+            let mut f = query::create_result_file(file)?;
+            let done = rt.block_on(query::run(&ctx, &args.sql, args.format, &limits, &mut f));
+            if done.is_err() {
+                // The file is ours (created new, not through a link): no half result.
+                drop(f);
+                let _ = std::fs::remove_file(file);
+            }
+            done?;
         }
-        None => String::from_utf8(bytes).map_err(|e| Error::internal("the result", e)),
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            rt.block_on(query::run(&ctx, &args.sql, args.format, &limits, &mut out))?;
+        }
     }
+    Ok(String::new())
 }
 
 /// `skolegang fixtures`: synthetic extracts.

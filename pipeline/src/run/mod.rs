@@ -91,8 +91,10 @@ pub async fn run(settings: &Settings, output: &Root) -> Result<RunReport> {
     };
     let mut settings = settings.clone();
     if let Some(spill) = &own_spill {
+        // Spill files hold person-level rows: the folder is 0700 (a link left there is
+        // removed, never followed, by remove_dir_all).
         let _ = std::fs::remove_dir_all(spill);
-        std::fs::create_dir_all(spill)
+        runs::private_folder(spill)
             .map_err(|e| Error::io(format!("creating {}", spill.display()), e))?;
         settings.memory.spill_dir = Some(spill.clone());
     } else if let Some(spill) = &settings.memory.spill_dir {

@@ -60,6 +60,12 @@ pub struct RunLock {
 impl RunLock {
     pub async fn acquire(root: &Root) -> Result<RunLock> {
         let created_root = root.local.as_ref().is_some_and(|dir| !dir.exists());
+        if let (true, Some(dir)) = (created_root, &root.local) {
+            // The output root holds the published release: created 0755 on purpose,
+            // whatever the umask (docs/security.md); an existing one keeps its mode.
+            crate::storage::runs::output_root(dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
         let path = root.child(LOCK_NAME);
         let me = Holder {
             pid: std::process::id(),

@@ -117,24 +117,37 @@ impl RunDir {
             ));
         }
         let private = is_private(relative);
-        let local_file = self
-            .root
-            .local
-            .as_ref()
-            .map(|dir| dir.join("runs").join(&self.run_id).join(relative));
-        if let (true, Some(parent)) = (private, local_file.as_ref().and_then(|f| f.parent())) {
-            // Person-level folders are created 0700 before anything is written in them.
-            private_dirs(parent)
-                .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
-        }
+        let local_file = match &self.root.local {
+            Some(dir) => {
+                // Every folder gets its mode on purpose before a file is written in it
+                // (docs/security.md): the run folder and the public folders 0755,
+                // person-level and record folders 0700.
+                let run = run_folder(dir, &self.run_id)
+                    .map_err(|e| Error::io(format!("creating runs/{}", self.run_id), e))?;
+                let file = run.join(relative);
+                let made = if private {
+                    file.parent().map_or(Ok(()), private_dirs)
+                } else {
+                    public_dirs(&run, relative)
+                };
+                made.map_err(|e| {
+                    Error::io(
+                        format!("creating the folders of runs/{}/{relative}", self.run_id),
+                        e,
+                    )
+                })?;
+                Some(file)
+            }
+            None => None,
+        };
         self.root
             .store
             .put(&path, PutPayload::from(Bytes::from(bytes)))
             .await
             .map_err(|e| Error::io(format!("writing {}", self.root.relative(&path)), e))?;
-        if let (true, Some(file)) = (private, &local_file) {
-            set_mode(file, 0o600)
-                .map_err(|e| Error::io(format!("restricting {}", file.display()), e))?;
+        if let Some(file) = &local_file {
+            set_mode(file, if private { 0o600 } else { 0o644 })
+                .map_err(|e| Error::io(format!("setting the mode of {}", file.display()), e))?;
         }
         Ok(OutputFile {
             path: relative.to_string(),
@@ -199,8 +212,82 @@ pub fn is_private(relative: &str) -> bool {
     })
 }
 
+/// The mode of a run folder and its public folders: readable by everyone who may read
+/// `published/` (docs/security.md).
+pub const PUBLIC_DIR_MODE: u32 = 0o755;
+
+/// Creates `path` as a folder with `mode` (set explicitly, whatever the umask) unless
+/// it is one already; a link or file there is an error, never followed.
+#[cfg(unix)]
+fn make_dir(path: &std::path::Path, mode: u32) -> std::io::Result<bool> {
+    use std::os::unix::fs::DirBuilderExt;
+    match std::fs::DirBuilder::new().mode(mode).create(path) {
+        Ok(()) => set_mode(path, mode).map(|()| true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if std::fs::symlink_metadata(path)?.is_dir() {
+                Ok(false)
+            } else {
+                Err(std::io::Error::other(format!(
+                    "{} exists and is not a folder (a link or a file is never followed)",
+                    path.display()
+                )))
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(unix))]
+fn make_dir(path: &std::path::Path, _mode: u32) -> std::io::Result<bool> {
+    std::fs::create_dir_all(path).map(|()| true)
+}
+
+/// A new local output root: its parents as the umask makes them, the root itself 0755.
+pub fn output_root(root: &std::path::Path) -> std::io::Result<()> {
+    if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    make_dir(root, PUBLIC_DIR_MODE).map(|_| ())
+}
+
+/// `<root>/runs/<run_id>`, created 0755 with `runs/` (an existing `runs/` keeps the
+/// mode its owner gave it).
+pub fn run_folder(root: &std::path::Path, run_id: &str) -> std::io::Result<std::path::PathBuf> {
+    let runs = root.join("runs");
+    make_dir(&runs, PUBLIC_DIR_MODE)?;
+    let run = runs.join(run_id);
+    if make_dir(&run, PUBLIC_DIR_MODE)? {
+        return Ok(run);
+    }
+    set_mode(&run, PUBLIC_DIR_MODE)?;
+    Ok(run)
+}
+
+/// A private working folder (the spill folder under a local output): created 0700,
+/// or set 0700 if it is a folder already; a link there is an error.
+pub fn private_folder(path: &std::path::Path) -> std::io::Result<()> {
+    if !make_dir(path, 0o700)? {
+        set_mode(path, 0o700)?;
+    }
+    Ok(())
+}
+
+/// The folders of public file `relative` below the run folder `run`, each created (or
+/// set) 0755.
+fn public_dirs(run: &std::path::Path, relative: &str) -> std::io::Result<()> {
+    let mut dir = run.to_path_buf();
+    let parts: Vec<&str> = relative.split('/').collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        dir.push(part);
+        if !make_dir(&dir, PUBLIC_DIR_MODE)? {
+            set_mode(&dir, PUBLIC_DIR_MODE)?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates `dir` with mode 0700, and sets 0700 on it and its parents up to the private
-/// top folder (`restricted` or `quarantine`).
+/// top folder (`restricted`, `quarantine` or `disclosure`).
 #[cfg(unix)]
 fn private_dirs(dir: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
@@ -343,8 +430,51 @@ pub async fn current_data_version(root: &Root) -> Result<Option<(String, String)
         .map(|v| (run_id.clone(), v.to_string())))
 }
 
-/// Every object under `runs/`: its run id, its path inside the run folder, its location.
-async fn run_objects(root: &Root) -> Result<Vec<(String, String, object_store::path::Path)>> {
+/// Whether `name` is a run id as [`new_run_id`] makes them
+/// (`YYYYMMDDTHHMMSS.mmmZ-xxxx`). Only such names under `runs/` are ever deleted.
+pub fn is_run_id(name: &str) -> bool {
+    let b = name.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    b.len() == 25
+        && digits(0..8)
+        && b[8] == b'T'
+        && digits(9..15)
+        && b[15] == b'.'
+        && digits(16..19)
+        && b[19] == b'Z'
+        && b[20] == b'-'
+        && b[21..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+}
+
+/// The run folders under `runs/`: per run id, whether it holds `manifest.json` (a
+/// complete run). On a local disk only real folders count: an entry is judged by its
+/// own metadata, never through a link, so a symbolic link, a file or a folder whose
+/// name is not a run id is not a run and is never touched. On an object store, the
+/// objects under `runs/<run-id>/`.
+async fn run_folders(root: &Root) -> Result<std::collections::BTreeMap<String, bool>> {
+    let mut out = std::collections::BTreeMap::new();
+    if let Some(dir) = &root.local {
+        let runs = dir.join("runs");
+        let entries = match std::fs::read_dir(&runs) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Error::io(format!("listing {}", runs.display()), e)),
+        };
+        for e in entries {
+            let e = e.map_err(|e| Error::io(format!("listing {}", runs.display()), e))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let real_dir = std::fs::symlink_metadata(e.path()).is_ok_and(|m| m.is_dir());
+            if !real_dir || !is_run_id(&name) {
+                continue;
+            }
+            let manifest = std::fs::symlink_metadata(e.path().join("manifest.json"))
+                .is_ok_and(|m| m.is_file());
+            out.insert(name, manifest);
+        }
+        return Ok(out);
+    }
     use futures::TryStreamExt;
     let listed: Vec<object_store::ObjectMeta> = root
         .store
@@ -352,38 +482,55 @@ async fn run_objects(root: &Root) -> Result<Vec<(String, String, object_store::p
         .try_collect()
         .await
         .map_err(|e| Error::io("listing runs/", e))?;
-    Ok(listed
-        .into_iter()
-        .filter_map(|m| {
-            let rel = root.relative(&m.location);
-            let (id, rest) = rel.strip_prefix("runs/")?.split_once('/')?;
-            Some((id.to_string(), rest.to_string(), m.location))
-        })
-        .collect())
+    for m in listed {
+        let rel = root.relative(&m.location);
+        let Some((id, rest)) = rel.strip_prefix("runs/").and_then(|r| r.split_once('/')) else {
+            continue;
+        };
+        if !is_run_id(id) {
+            continue;
+        }
+        *out.entry(id.to_string()).or_insert(false) |= rest == "manifest.json";
+    }
+    Ok(out)
 }
 
-/// Deletes the run folders `ids`: their objects, and on a local disk the folders the
-/// per-object deletes leave behind. `mark` names a fault point passed after each delete.
-async fn delete_runs(
-    root: &Root,
-    objects: &[(String, String, object_store::path::Path)],
-    ids: &[String],
-    mark: Option<crate::stage::Stage>,
-) -> Result<()> {
-    for (id, _, location) in objects {
-        if ids.contains(id) {
-            root.store
-                .delete(location)
-                .await
-                .map_err(|e| Error::io(format!("deleting {}", root.relative(location)), e))?;
-            if let Some(point) = mark {
-                crate::faults::point(point);
+/// Deletes the run folders `ids` (run ids of [`run_folders`]). On a local disk each is
+/// checked again to be a real folder, not a link, and removed with everything in it
+/// (links inside are removed, never followed); on an object store its objects are
+/// deleted. `mark` names a fault point passed after each run.
+async fn delete_runs(root: &Root, ids: &[String], mark: Option<crate::stage::Stage>) -> Result<()> {
+    for id in ids {
+        if !is_run_id(id) {
+            continue;
+        }
+        match &root.local {
+            Some(dir) => {
+                let path = dir.join("runs").join(id);
+                let real_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+                if real_dir {
+                    std::fs::remove_dir_all(&path)
+                        .map_err(|e| Error::io(format!("deleting runs/{id}"), e))?;
+                }
+            }
+            None => {
+                use futures::TryStreamExt;
+                let prefix = root.child(&format!("runs/{id}"));
+                let objects: Vec<object_store::ObjectMeta> = root
+                    .store
+                    .list(Some(&prefix))
+                    .try_collect()
+                    .await
+                    .map_err(|e| Error::io(format!("listing runs/{id}"), e))?;
+                for m in objects {
+                    root.store.delete(&m.location).await.map_err(|e| {
+                        Error::io(format!("deleting {}", root.relative(&m.location)), e)
+                    })?;
+                }
             }
         }
-    }
-    if let Some(dir) = &root.local {
-        for id in ids {
-            let _ = std::fs::remove_dir_all(dir.join("runs").join(id));
+        if let Some(point) = mark {
+            crate::faults::point(point);
         }
     }
     Ok(())
@@ -393,56 +540,68 @@ async fn delete_runs(
 /// Run ids sort by time, so the newest are the last in name order. Returns the ids
 /// deleted.
 pub async fn prune_runs(root: &Root, keep: usize) -> Result<Vec<String>> {
-    let objects = run_objects(root).await?;
-    let ids: std::collections::BTreeSet<&String> = objects.iter().map(|(id, _, _)| id).collect();
+    let folders = run_folders(root).await?;
     let current = current_run(root).await?;
-    let old: Vec<String> = ids
-        .into_iter()
+    let old: Vec<String> = folders
+        .keys()
         .rev()
         .skip(keep.max(1))
         .filter(|id| Some(*id) != current.as_ref())
         .cloned()
         .collect();
-    delete_runs(root, &objects, &old, Some(crate::stage::Stage::Prune)).await?;
+    delete_runs(root, &old, Some(crate::stage::Stage::Prune)).await?;
     Ok(old)
 }
 
 /// The leftovers of runs that were killed or failed to write: run folders without a
 /// `manifest.json` (the manifest is the last file a run writes before the switch), and
-/// on a local disk the temporary `.current-*` links of an interrupted switch. Never
-/// the run `current` points to. Call it holding the run lock (no run is writing).
-/// Returns the run ids deleted.
+/// on a local disk the temporary `.current-<run-id>` links of an interrupted switch.
+/// Never the run `current` points to, and never anything that is not a run folder
+/// ([`run_folders`]). Call it holding the run lock (no run is writing). Returns the run
+/// ids deleted.
 pub async fn clean_debris(root: &Root) -> Result<Vec<String>> {
-    let objects = run_objects(root).await?;
-    let mut ids: std::collections::BTreeSet<String> =
-        objects.iter().map(|(id, _, _)| id.clone()).collect();
-    let complete: std::collections::BTreeSet<&String> = objects
-        .iter()
-        .filter(|(_, rest, _)| rest == "manifest.json")
-        .map(|(id, _, _)| id)
-        .collect();
+    let folders = run_folders(root).await?;
     let current = current_run(root).await?;
-    if let Some(dir) = &root.local {
-        // Folders left empty (a run killed before its first file) are debris too.
-        if let Ok(entries) = std::fs::read_dir(dir.join("runs")) {
-            for e in entries.flatten() {
-                if e.path().is_dir() {
-                    ids.insert(e.file_name().to_string_lossy().into_owned());
-                }
-            }
-        }
-    }
-    let debris: Vec<String> = ids
+    let debris: Vec<String> = folders
         .into_iter()
-        .filter(|id| !complete.contains(id) && Some(id) != current.as_ref())
+        .filter(|(id, complete)| !complete && Some(id) != current.as_ref())
+        .map(|(id, _)| id)
         .collect();
-    delete_runs(root, &objects, &debris, None).await?;
+    delete_runs(root, &debris, None).await?;
     if let Some(Ok(entries)) = root.local.as_ref().map(std::fs::read_dir) {
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".current-") {
+            let name = e.file_name().to_string_lossy().into_owned();
+            // Only the links a switch makes: `.current-<run-id>`, a symbolic link.
+            let ours = name.strip_prefix(".current-").is_some_and(is_run_id)
+                && std::fs::symlink_metadata(e.path()).is_ok_and(|m| m.file_type().is_symlink());
+            if ours {
                 let _ = std::fs::remove_file(e.path());
             }
         }
     }
     Ok(debris)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_what_new_run_id_makes() {
+        let id = new_run_id(chrono::Utc::now());
+        assert!(is_run_id(&id), "{id}");
+        assert!(is_run_id("20261122T213748.123Z-4f1a"));
+        for other in [
+            "",
+            "r1",
+            "20261122T213748.123Z-4F1A",
+            "20261122T213748.123Z-4f1",
+            "20261122T213748.123Z-4f1a/..",
+            "../20261122T213748.123Z",
+            "2026112xT213748.123Z-4f1a",
+            "notes",
+        ] {
+            assert!(!is_run_id(other), "{other}");
+        }
+    }
 }
