@@ -5,6 +5,8 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/skolegang-target
 
 CARGO ?= cargo
+# Builds use exactly the committed Cargo.lock (docs/security.md, "Supply chain").
+LOCKED ?= --locked
 # The Python venv for the tests' helpers (moto's S3 server), outside the clone like the
 # target directory, so repeated runs reuse it.
 VENV ?= $(HOME)/.cache/skolegang-venv
@@ -21,14 +23,14 @@ SEED ?= 1
 all: test
 
 build:
-	$(CARGO) build --workspace
+	$(CARGO) build $(LOCKED) --workspace
 
 release:
-	$(CARGO) build --release -p skolegang
+	$(CARGO) build $(LOCKED) --release -p skolegang
 
 # The release binary with the fixture generator (the cargo feature `fixtures`).
 release-fixtures:
-	$(CARGO) build --release -p skolegang --features fixtures
+	$(CARGO) build $(LOCKED) --release -p skolegang --features fixtures
 
 ## run: the nightly batch on the committed sample, into ./out
 run: release
@@ -41,25 +43,27 @@ fmt-check:
 	$(CARGO) fmt --all --check
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p skolegang --bin skolegang -- -D warnings
+	$(CARGO) clippy $(LOCKED) --workspace --all-targets -- -D warnings
+	$(CARGO) clippy $(LOCKED) -p skolegang --bin skolegang -- -D warnings
 
 unit: venv axe
-	SKOLEGANG_ALL_TESTS=1 $(CARGO) test --workspace
+	SKOLEGANG_ALL_TESTS=1 $(CARGO) test $(LOCKED) --workspace
 
 ## fuzz: before a release, the byte-mutation fuzz run long: FUZZ_CASES (default 10000)
 ## mutated files of each extract (tests/damaged.rs; `make test` runs 8 of each)
 FUZZ_CASES ?= 10000
 fuzz:
-	SKOLEGANG_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test -p skolegang-tests --test e2e damaged::mutated -- --nocapture
+	SKOLEGANG_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test $(LOCKED) -p skolegang-tests --test e2e damaged::mutated -- --nocapture
 
 ## venv: the Python packages the tests use (tests/requirements.txt), in $(VENV)
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: tests/requirements.txt
+# Installed from the hashed lock file (pip-compile --generate-hashes of
+# tests/requirements.txt): every package and its dependencies pinned and checked.
+$(VENV)/.installed: tests/requirements.lock
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-	cp tests/requirements.txt $@
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r tests/requirements.lock
+	cp tests/requirements.lock $@
 
 ## axe: axe-core's axe.min.js (the accessibility engine the report tests run in
 ## Chromium) from the npm registry, pinned by version and checksum, outside the clone

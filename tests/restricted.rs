@@ -197,6 +197,9 @@ fn restricted_is_refused_without_a_usable_key() {
     // 32 bytes, but 32 × `a`: fewer than 8 distinct byte values.
     let weak = project_key(out.path(), "weak.key", &"a".repeat(32));
     assert_eq!(restricted_run(&root, &weak), ExitCode::Usage);
+    // 32 hand-typed hex digits: keygen's keys have 64.
+    let typed = project_key(out.path(), "typed.key", "0123456789abcdef0123456789abcdef");
+    assert_eq!(restricted_run(&root, &typed), ExitCode::Usage);
     // A good key that others can read is refused, as ssh refuses such a key.
     let open = project_key(out.path(), "open.key", KEY_A);
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).expect("chmod");

@@ -1,5 +1,5 @@
 //! Object stores for real: input and output on `s3://`, against moto's S3-compatible
-//! server started on loopback (tests/requirements.txt; `make venv` installs it and
+//! server started on loopback (tests/requirements.lock; `make venv` installs it and
 //! `make test` names its Python in SKOLEGANG_PYTHON). Credentials reach skolegang only
 //! through the environment.
 

@@ -195,7 +195,7 @@ pub fn needs<T>(what: &str, found: Option<T>) -> Option<T> {
 /// `SKOLEGANG_PYTHON` (`make test` sets it); see [`needs`].
 pub fn python() -> Option<String> {
     needs(
-        "the Python venv named by SKOLEGANG_PYTHON (tests/requirements.txt)",
+        "the Python venv named by SKOLEGANG_PYTHON (tests/requirements.lock)",
         std::env::var("SKOLEGANG_PYTHON").ok(),
     )
 }

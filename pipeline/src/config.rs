@@ -167,11 +167,61 @@ impl Default for Config {
     }
 }
 
+/// A configuration file that is not valid TOML (or not Skolegang's), said by line and
+/// column. The line itself, and any quoted value in the message, is never shown: a
+/// wrong `--config` may name a file of secrets (credentials, /etc/shadow).
+fn parse_error(text: &str, origin: &str, e: &toml::de::Error) -> Error {
+    let at = e.span().map(|span| {
+        let before = &text.as_bytes()[..span.start.min(text.len())];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = before.len()
+            - before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        format!(" at line {line}, column {column}")
+    });
+    // The key of that line (its name only, never its value).
+    let key = e.span().and_then(|span| {
+        let start = span.start.min(text.len());
+        let line_start = text.as_bytes()[..start]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |p| p + 1);
+        let line = text.get(line_start..)?.lines().next()?;
+        let (name, _) = line.split_once('=')?;
+        let name = name.trim();
+        let bare = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        bare.then(|| format!(" (key `{name}`)"))
+    });
+    let mut message = String::new();
+    let mut quoted = false;
+    for c in e.message().trim().chars() {
+        if c == '"' {
+            quoted = !quoted;
+            message.push_str(if quoted { "\"…" } else { "\"" });
+        } else if !quoted && c != '\n' {
+            message.push(c);
+        } else if c == '\n' {
+            message.push(' ');
+        }
+    }
+    Error::Config(format!(
+        "{origin}{}{}: not a Skolegang configuration: {message}",
+        at.unwrap_or_default(),
+        key.unwrap_or_default()
+    ))
+}
+
 impl Config {
     /// Reads and checks a configuration file. `origin` names it in messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let cfg: Config = toml::from_str(text)
-            .map_err(|e| Error::Config(format!("{origin}: {}", e.to_string().trim())))?;
+        let cfg: Config = toml::from_str(text).map_err(|e| parse_error(text, origin, &e))?;
         cfg.check(origin)?;
         Ok(cfg)
     }
@@ -342,6 +392,29 @@ mod tests {
             assert_eq!(c.groups.school_year_window, w);
             assert_eq!(serde_json::to_value(w).unwrap(), name);
         }
+    }
+
+    #[test]
+    fn a_parse_error_names_line_column_and_key_and_never_the_value() {
+        let credentials = "[default]\naws_access_key_id = AKIAEXAMPLEKEY\naws_secret_access_key = wJalrXUtnFEMI\n";
+        let msg = Config::from_toml(credentials, "creds")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("creds at line 2, column"), "{msg}");
+        assert!(
+            !msg.contains("AKIAEXAMPLEKEY") && !msg.contains("wJalrXUtnFEMI"),
+            "{msg}"
+        );
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n";
+        let msg = Config::from_toml(passwd, "p").unwrap_err().to_string();
+        assert!(msg.contains("p at line 1"), "{msg}");
+        assert!(!msg.contains("/root:/bin/bash"), "{msg}");
+        let quoted = "[report]\nsender = 12\ncontact = \"a secret value\"\nx = \"s3cr3t\"\n";
+        let msg = Config::from_toml(quoted, "q").unwrap_err().to_string();
+        assert!(
+            !msg.contains("s3cr3t") && !msg.contains("a secret value"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub const ID_COLUMNS: [&str; 2] = ["person_id", "deciding_measure_id"];
 /// The shortest key accepted, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
+/// How many hex digits `keygen` writes (32 random bytes); a key of hex digits only must
+/// have at least as many.
+pub const KEYGEN_HEX_DIGITS: usize = 64;
+
 /// The fewest distinct byte values a key must have (32 × `a` is not a key).
 pub const MIN_DISTINCT_BYTES: usize = 8;
 
@@ -95,6 +99,16 @@ impl ProjectKey {
                 "the key is too weak: only {distinct} distinct byte values (at least {MIN_DISTINCT_BYTES}); make a random one with `skolegang keygen FILE`"
             ));
         }
+        // A key of hex digits only is taken for a `keygen` key: it must be as long as
+        // one (64 digits, 32 random bytes), not 32 hand-typed digits (at most 128 bits,
+        // and as typed far fewer). The key bytes stay the file's, so the pseudonyms of a
+        // keygen key are what they always were.
+        if key.iter().all(u8::is_ascii_hexdigit) && key.len() < KEYGEN_HEX_DIGITS {
+            return Err(format!(
+                "the key is {} hex digits; a key of hex digits must have at least {KEYGEN_HEX_DIGITS} (32 random bytes, what `skolegang keygen FILE` writes)",
+                key.len()
+            ));
+        }
         Ok(ProjectKey(key.to_vec()))
     }
 
@@ -165,7 +179,7 @@ mod tests {
             hex::encode(mac.finalize().into_bytes()),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-        let key = ProjectKey::from_bytes(b"0123456789abcdef0123456789abcdef\n").expect("key");
+        let key = ProjectKey::from_bytes(b"key: 0123456789abcdef0123456789abcdef\n").expect("key");
         let p = key.pseudonym("P000001");
         assert_eq!(p.len(), 64);
         assert!(
@@ -175,7 +189,7 @@ mod tests {
         assert_eq!(p, key.pseudonym("P000001"));
         assert_ne!(p, key.pseudonym("P000002"));
         // The trailing line break is not part of the key.
-        let same = ProjectKey::from_bytes(b"0123456789abcdef0123456789abcdef").expect("key");
+        let same = ProjectKey::from_bytes(b"key: 0123456789abcdef0123456789abcdef").expect("key");
         assert_eq!(same.pseudonym("P000001"), p);
     }
 
@@ -185,6 +199,11 @@ mod tests {
         // 31 bytes: one short.
         let e = ProjectKey::from_bytes(b"0123456789abcdef0123456789abcde").unwrap_err();
         assert!(e.contains("32"), "{e}");
+        // 32 hand-typed hex digits look like a key and are not one; keygen's 64 are.
+        let e = ProjectKey::from_bytes(b"0123456789abcdef0123456789abcdef\n").unwrap_err();
+        assert!(e.contains("32 hex digits") && e.contains("keygen"), "{e}");
+        let keygen = "3f9a0c7e5b1d2468ace013579bdf2468ace013579bdf0a1b2c3d4e5f60718293";
+        assert!(ProjectKey::from_bytes(keygen.as_bytes()).is_ok());
         // 32 bytes of one value, or of 7 values: weak.
         let e = ProjectKey::from_bytes(&[b'a'; 32]).unwrap_err();
         assert!(e.contains("weak") && e.contains("1 distinct"), "{e}");

@@ -107,3 +107,9 @@ pub fn child_with_pipe_fds(cmd: &mut Command, read: RawFd, write: RawFd) {
         });
     }
 }
+
+/// Whether this process runs as root (effective uid 0).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid takes no arguments, cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() == 0 }
+}

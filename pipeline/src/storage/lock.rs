@@ -1,7 +1,9 @@
 //! One run at a time: `run.lock` under the output root, created atomically (an exclusive
 //! create on a local disk, a conditional put on object stores). It names the process
 //! holding it. A lock whose process is gone (same host, no such pid) is stale: it is
-//! taken over with a warning. The lock is removed when the run ends, however it ends.
+//! taken over with a warning, conditionally (removed only while it is still the stale
+//! one, then created exclusively). The lock is removed when the run ends, however it
+//! ends, and only if it is still this run's.
 
 use bytes::Bytes;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
@@ -55,6 +57,9 @@ pub struct RunLock {
     /// release when nothing else was written (a fatal input error writes nothing).
     created_root: bool,
     released: bool,
+    /// What this run wrote into the lock: only a lock with these bytes is removed (a
+    /// lock another run holds now is never deleted).
+    body: Vec<u8>,
 }
 
 impl RunLock {
@@ -100,9 +105,28 @@ impl RunLock {
                             started_at = %h.started_at,
                             "taking over a stale {LOCK_NAME}: its process is gone (or its pid belongs to another process now)"
                         );
-                        create(PutMode::Overwrite)
-                            .await
-                            .map_err(|e| Error::io(format!("writing {LOCK_NAME}"), e))?;
+                        // Conditionally: the stale lock is removed only if it is still
+                        // the one read, and the new one is created exclusively, so two
+                        // runs taking over at once cannot both hold it (the loser finds
+                        // the winner's lock).
+                        let again = root.store.get(&path).await;
+                        let still = match again {
+                            Ok(r) => r.bytes().await.ok().is_some_and(|b| b == held),
+                            Err(_) => false,
+                        };
+                        if still {
+                            let _ = root.store.delete(&path).await;
+                        }
+                        match create(PutMode::Create).await {
+                            Ok(_) => {}
+                            Err(object_store::Error::AlreadyExists { .. }) => {
+                                return Err(Error::Locked(format!(
+                                    "{}/{LOCK_NAME} was taken over by another run at the same moment; one run at a time",
+                                    root.display
+                                )));
+                            }
+                            Err(e) => return Err(Error::io(format!("writing {LOCK_NAME}"), e)),
+                        }
                     }
                     Some(h) => {
                         return Err(Error::Locked(format!(
@@ -124,6 +148,7 @@ impl RunLock {
             root: root.clone(),
             created_root,
             released: false,
+            body,
         })
     }
 }
@@ -134,7 +159,13 @@ impl RunLock {
     pub async fn release(mut self) {
         if self.root.local.is_none() {
             let path = self.root.child(LOCK_NAME);
-            if let Err(e) = self.root.store.delete(&path).await {
+            let ours = match self.root.store.get(&path).await {
+                Ok(r) => r.bytes().await.ok().is_some_and(|b| b == self.body),
+                Err(_) => false,
+            };
+            if !ours {
+                warn!("{LOCK_NAME} is not this run's any more: left alone");
+            } else if let Err(e) = self.root.store.delete(&path).await {
                 warn!("{LOCK_NAME} not removed: {e}");
             }
             self.released = true;
@@ -149,7 +180,10 @@ impl Drop for RunLock {
         }
         match &self.root.local {
             Some(dir) => {
-                let _ = std::fs::remove_file(dir.join(LOCK_NAME));
+                let lock = dir.join(LOCK_NAME);
+                if std::fs::read(&lock).is_ok_and(|b| b == self.body) {
+                    let _ = std::fs::remove_file(&lock);
+                }
                 if self.created_root {
                     // Only succeeds when the folder is empty.
                     let _ = std::fs::remove_dir(dir);
@@ -158,9 +192,16 @@ impl Drop for RunLock {
             None => {
                 let store = std::sync::Arc::clone(&self.root.store);
                 let path = self.root.child(LOCK_NAME);
+                let body = self.body.clone();
                 if let Ok(handle) = tokio::runtime::Handle::try_current() {
                     handle.spawn(async move {
-                        let _ = store.delete(&path).await;
+                        let ours = match store.get(&path).await {
+                            Ok(r) => r.bytes().await.ok().is_some_and(|b| b == body),
+                            Err(_) => false,
+                        };
+                        if ours {
+                            let _ = store.delete(&path).await;
+                        }
                     });
                 }
             }

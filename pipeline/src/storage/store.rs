@@ -31,9 +31,34 @@ pub struct Root {
     pub local: Option<PathBuf>,
 }
 
+/// `location` as logs, messages and manifests may show it: a URL without its user
+/// information (`user:secret@`), query string and fragment (where signed URLs and
+/// tokens sit); a plain path as it is.
+pub fn redacted(location: &str) -> String {
+    if !location.contains("://") {
+        return location.to_string();
+    }
+    match Url::parse(location) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        // Not a URL: its scheme only.
+        Err(_) => {
+            let scheme = location.split("://").next().unwrap_or_default();
+            format!("{scheme}://…")
+        }
+    }
+}
+
 impl Root {
     /// Resolves a plain path or URL. Nothing is read or created yet.
     pub fn parse(location: &str) -> Result<Root> {
+        let shown = redacted(location);
+        let location_shown = shown.as_str();
         let has_scheme = location.contains("://");
         if !has_scheme || location.starts_with("file://") {
             let path = if has_scheme {
@@ -41,56 +66,63 @@ impl Root {
                     .ok()
                     .and_then(|u| u.to_file_path().ok())
                     .ok_or_else(|| {
-                        Error::Config(format!("`{location}` is not a valid file:// URL"))
+                        Error::Config(format!("`{location_shown}` is not a valid file:// URL"))
                     })?
             } else {
                 PathBuf::from(location)
             };
             let abs = normalize(
                 &std::path::absolute(&path)
-                    .map_err(|e| Error::Config(format!("`{location}`: {e}")))?,
+                    .map_err(|e| Error::Config(format!("`{location_shown}`: {e}")))?,
             );
             let prefix = Path::from_absolute_path(&abs)
-                .map_err(|e| Error::Config(format!("`{location}`: {e}")))?;
+                .map_err(|e| Error::Config(format!("`{location_shown}`: {e}")))?;
             return Ok(Root {
-                display: location.to_string(),
+                display: shown.clone(),
                 store_url: Url::parse("file:///").map_err(|e| Error::internal("file URL", e))?,
                 store: Arc::new(LocalFileSystem::new()),
                 prefix,
                 local: Some(abs),
             });
         }
-        let url = Url::parse(location).map_err(|e| Error::Config(format!("`{location}`: {e}")))?;
+        let url =
+            Url::parse(location).map_err(|e| Error::Config(format!("`{location_shown}`: {e}")))?;
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" | "s3a" => Arc::new(
                 AmazonS3Builder::from_env()
                     .with_url(location)
                     .build()
-                    .map_err(|e| Error::Config(format!("`{location}`: {e}")))?,
+                    .map_err(|e| Error::Config(format!("`{location_shown}`: {e}")))?,
             ),
             "az" | "abfs" | "abfss" | "adl" | "azure" => Arc::new(
                 MicrosoftAzureBuilder::from_env()
                     .with_url(location)
                     .build()
-                    .map_err(|e| Error::Config(format!("`{location}`: {e}")))?,
+                    .map_err(|e| Error::Config(format!("`{location_shown}`: {e}")))?,
             ),
             "gs" => Arc::new(
                 GoogleCloudStorageBuilder::from_env()
                     .with_url(location)
                     .build()
-                    .map_err(|e| Error::Config(format!("`{location}`: {e}")))?,
+                    .map_err(|e| Error::Config(format!("`{location_shown}`: {e}")))?,
             ),
             other => {
                 return Err(Error::Config(format!(
-                    "`{location}`: unsupported scheme `{other}` (use a path, file://, s3://, az:// or gs://)"
+                    "`{location_shown}`: unsupported scheme `{other}` (use a path, file://, s3://, az:// or gs://)"
                 )));
             }
         };
-        let store_url = Url::parse(&format!("{}://{}/", url.scheme(), url.authority()))
-            .map_err(|e| Error::Config(format!("`{location}`: {e}")))?;
+        // The registry key without user information (it is shown in plans and errors).
+        let host = url.host_str().unwrap_or_default();
+        let authority = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        let store_url = Url::parse(&format!("{}://{authority}/", url.scheme()))
+            .map_err(|e| Error::Config(format!("`{location_shown}`: {e}")))?;
         let prefix = Path::from(url.path().trim_matches('/'));
         Ok(Root {
-            display: location.to_string(),
+            display: shown.clone(),
             store_url,
             store,
             prefix,
@@ -145,6 +177,21 @@ fn normalize(path: &std::path::Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_credentials_or_query_strings() {
+        assert_eq!(
+            redacted("s3://AKIAEXAMPLE:s3cr3t@bucket/out?X-Amz-Signature=abc#f"),
+            "s3://bucket/out"
+        );
+        assert_eq!(redacted("./out"), "./out");
+        assert_eq!(redacted("/data/out"), "/data/out");
+        let bad = redacted("s3://user:pw@[bad/out?token=1");
+        assert!(!bad.contains("pw") && !bad.contains("token"), "{bad}");
+        let e = Root::parse("ftp://user:s3cr3t@host/x?token=t0k3n").expect_err("scheme");
+        let e = e.to_string();
+        assert!(!e.contains("s3cr3t") && !e.contains("t0k3n"), "{e}");
+    }
 
     #[test]
     fn plain_paths_and_file_urls_resolve_to_the_same_root() {

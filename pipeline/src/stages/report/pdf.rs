@@ -68,9 +68,25 @@ impl Browser {
         let (browser_reads, to_browser) = pipe("creating a pipe for Chromium")?;
         let (r, w) = (browser_reads.as_raw_fd(), browser_writes.as_raw_fd());
         let mut cmd = Command::new(chromium);
+        // Chromium's sandbox cannot start as root; any other account keeps it. It gets
+        // a minimal environment (no AWS_* or other credentials of the batch) and no
+        // network: every host name fails to resolve and every request goes to a proxy
+        // that is not there (the reports are local files with everything inlined).
+        if crate::sys::is_root() {
+            cmd.arg("--no-sandbox");
+        }
+        cmd.env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", profile.path())
+            .env("LANG", "C.UTF-8");
+        if let Some(tz) = std::env::var_os("TZ") {
+            cmd.env("TZ", tz);
+        }
         cmd.args([
             "--headless",
-            "--no-sandbox",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=127.0.0.1:9",
+            "--proxy-bypass-list=<-loopback>",
             "--disable-gpu",
             "--no-first-run",
             "--disable-background-networking",
