@@ -145,7 +145,21 @@ fn verified_outputs(store: &AmazonS3, run_id: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for f in manifest["outputs"].as_array().expect("outputs") {
         let path = f["path"].as_str().expect("path");
-        let bytes = get(store, &format!("out/runs/{run_id}/{path}")).expect("listed object");
+        // The private folders live under their own root, `<output>-private`
+        // (docs/security.md): never under the output researchers may read.
+        let private = ["disclosure/", "quarantine/", "restricted/"]
+            .iter()
+            .any(|p| path.starts_with(p));
+        let (home, away) = if private {
+            ("out-private", "out")
+        } else {
+            ("out", "out-private")
+        };
+        assert!(
+            get(store, &format!("{away}/runs/{run_id}/{path}")).is_none(),
+            "{path} under {away}/"
+        );
+        let bytes = get(store, &format!("{home}/runs/{run_id}/{path}")).expect("listed object");
         let sha = hex::encode(Sha256::digest(&bytes));
         assert_eq!(sha, f["sha256"].as_str().expect("sha"), "{path}");
         out.push((path.to_string(), sha));
@@ -381,4 +395,50 @@ fn a_run_reads_and_writes_s3_and_switches_current_as_an_object() {
     run(&["--force"]);
     assert_eq!(incomplete(&store), Vec::<String>::new());
     verified_outputs(&store, &current(&store));
+    // The private root holds no run the output does not (the killed run's private
+    // folders went with it).
+    let runs_under = |prefix: &str| -> std::collections::BTreeSet<String> {
+        use futures::TryStreamExt;
+        let keys: Vec<String> = block_on(
+            store
+                .list(Some(&ObjectPath::from(format!("{prefix}/runs"))))
+                .map_ok(|m| m.location.to_string())
+                .try_collect::<Vec<String>>(),
+        )
+        .expect("list");
+        keys.iter()
+            .filter_map(|k| {
+                k.strip_prefix(&format!("{prefix}/runs/"))?
+                    .split('/')
+                    .next()
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let private_runs = runs_under("out-private");
+    assert!(!private_runs.is_empty());
+    assert!(
+        private_runs.is_subset(&runs_under("out")),
+        "{private_runs:?}"
+    );
+
+    // The audit and a restricted-free query find the private record where it is.
+    let audited = skolegang(&moto, &["--quiet", "audit", "s3://skolegang/out"]);
+    assert!(
+        audited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audited.stderr)
+    );
+    // A private root inside the output is refused.
+    let inside = skolegang(
+        &moto,
+        &[
+            "--quiet",
+            "audit",
+            "s3://skolegang/out",
+            "--private-output",
+            "s3://skolegang/out/private",
+        ],
+    );
+    assert_eq!(inside.status.code(), Some(2));
 }

@@ -243,3 +243,96 @@ fn another_user_reads_published_and_nothing_private() {
     );
     assert!(manifest.status.success(), "the manifest is public");
 }
+
+#[test]
+fn a_private_root_takes_the_private_folders_out_of_the_run_folder() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let key = project_key(out.path(), "a.key", PROJECT_KEY);
+    let root = out.path().join("out");
+    let private = out.path().join("private");
+    let (root_s, private_s) = (
+        root.to_str().expect("utf8"),
+        private.to_str().expect("utf8"),
+    );
+    let args = [
+        "run",
+        "--no-pdf",
+        "--restricted",
+        "--project-key-file",
+        key.as_str(),
+        "--output",
+        root_s,
+        "--private-output",
+        private_s,
+    ];
+    // A release made before the private root (its record in its run folder) is the
+    // earlier release of the first run with one: its periods are frozen from it.
+    assert_eq!(cli(&args[..7]), ExitCode::Success);
+    let before = std::fs::read_link(root.join("current")).expect("current");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    assert_eq!(cli(&forced), ExitCode::Success);
+    let id = std::fs::read_link(root.join("current")).expect("current");
+    assert_ne!(id, before);
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join(&id).join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let before_id = before
+        .file_name()
+        .expect("id")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        manifest["release"]["frozen_from"].as_str(),
+        Some(before_id.as_str())
+    );
+    let run = root.join(&id);
+    let kept = private.join(&id);
+    for f in ["disclosure", "quarantine", "restricted"] {
+        assert!(!run.join(f).exists(), "{f} in the run folder");
+        assert!(kept.join(f).is_dir(), "{f} under the private root");
+        assert_eq!(mode(&kept.join(f)), 0o700, "{f}");
+    }
+    assert!(run.join("published").is_dir());
+    // The audit and a restricted query find the private folders there.
+    assert_eq!(
+        cli(&["audit", root_s, "--private-output", private_s]),
+        ExitCode::Success
+    );
+    let q = Command::new(env!("CARGO_BIN_EXE_skolegang-under-test"))
+        .args([
+            "--quiet",
+            "query",
+            "--output",
+            root_s,
+            "--private-output",
+            private_s,
+        ])
+        .args([
+            "--restricted",
+            "--format",
+            "csv",
+            "SELECT count(*) > 0 AS any FROM cohort_fp9",
+        ])
+        .output()
+        .expect("query");
+    assert!(q.status.success(), "{}", String::from_utf8_lossy(&q.stderr));
+    assert_eq!(String::from_utf8_lossy(&q.stdout), "any\ntrue\n");
+    // A second forced run keeping one run prunes the first run's private folders too.
+    let mut again = args.to_vec();
+    again.extend(["--force", "--keep-runs", "1"]);
+    assert_eq!(cli(&again), ExitCode::Success);
+    assert!(!kept.exists(), "the pruned run's private folders are gone");
+    // A private root inside the output is refused.
+    let inside = root.join("private");
+    assert_eq!(
+        cli(&[
+            "audit",
+            root_s,
+            "--private-output",
+            inside.to_str().expect("utf8")
+        ]),
+        ExitCode::Usage
+    );
+}

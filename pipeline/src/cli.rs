@@ -81,6 +81,11 @@ pub struct AuditArgs {
     /// Output root (its `current` run is audited).
     #[arg(value_name = "OUTPUT")]
     pub output: String,
+    /// Root of the runs' private folders (disclosure/, quarantine/, restricted/), as
+    /// runs/<run-id>/<folder>/ below it. Default: inside each run folder (0700) on a
+    /// local disk; `<output>-private` on an object store (docs/security.md).
+    #[arg(long, value_name = "URL")]
+    pub private_output: Option<String>,
     /// Audit this run instead of `current`.
     #[arg(long, value_name = "RUN_ID")]
     pub run: Option<String>,
@@ -106,6 +111,11 @@ pub struct QueryArgs {
     /// Output root whose `current` run is queried.
     #[arg(long, value_name = "URL", default_value = "./out")]
     pub output: String,
+    /// Root of the runs' private folders (disclosure/, quarantine/, restricted/), as
+    /// runs/<run-id>/<folder>/ below it. Default: inside each run folder (0700) on a
+    /// local disk; `<output>-private` on an object store (docs/security.md).
+    #[arg(long, value_name = "URL")]
+    pub private_output: Option<String>,
     /// Also offer the restricted tables (the run must have been made with --restricted).
     #[arg(long)]
     pub restricted: bool,
@@ -170,6 +180,11 @@ pub struct RunArgs {
     /// <output>/current points to the latest complete one.
     #[arg(long, value_name = "URL", default_value = "./out")]
     pub output: String,
+    /// Root of the runs' private folders (disclosure/, quarantine/, restricted/), as
+    /// runs/<run-id>/<folder>/ below it. Default: inside each run folder (0700) on a
+    /// local disk; `<output>-private` on an object store (docs/security.md).
+    #[arg(long, value_name = "URL")]
+    pub private_output: Option<String>,
     /// Also write the person-level cohorts (restricted/cohort_fp9, restricted/cohort_age)
     /// for researchers with an approved project, pseudonymised with the project's key
     /// (needs --project-key-file). Never under published/.
@@ -375,7 +390,7 @@ fn run_command(args: &RunArgs) -> Result<String> {
         revise,
         ..base
     };
-    let output = Root::parse(&args.output)?;
+    let output = Root::parse(&args.output)?.with_private(args.private_output.as_deref())?;
     if let (Some(i), Some(o)) = (&settings.input.local, &output.local)
         && nested(i, o)
     {
@@ -436,7 +451,7 @@ fn validate_command(args: &InputArgs) -> Result<String> {
 
 /// `skolegang audit`: the attacker's check of a written run.
 fn audit_command(args: &AuditArgs) -> Result<String> {
-    let root = Root::parse(&args.output)?;
+    let root = Root::parse(&args.output)?.with_private(args.private_output.as_deref())?;
     let rt = runtime(2)?;
     let against = args.against.as_deref();
     let (run, report) = match &args.run {
@@ -513,7 +528,7 @@ fn query_command(args: &QueryArgs) -> Result<String> {
         seconds: args.timeout.max(1),
         table_rows: query::TABLE_ROWS,
     };
-    let root = Root::parse(&args.output)?;
+    let root = Root::parse(&args.output)?.with_private(args.private_output.as_deref())?;
     let rt = runtime(2)?;
     let done = query_on(&rt, &root, args, &limits);
     if done.is_err() {

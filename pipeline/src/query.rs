@@ -134,14 +134,22 @@ pub async fn context(
         .map_err(|e| Error::Config(format!("memory or spill limit: {e}")))?;
     let ctx = SessionContext::new_with_config_rt(config, runtime);
     root.register(&ctx);
+    if restricted {
+        root.private_root().register(&ctx);
+    }
     for (name, folder, is_restricted) in TABLES {
         if *is_restricted && !restricted {
             continue;
         }
-        let path = root.child(&format!("runs/{run}/{folder}"));
-        let url = match &root.local {
+        let home = if *is_restricted {
+            root.private_root()
+        } else {
+            root
+        };
+        let path = home.child(&format!("runs/{run}/{folder}"));
+        let url = match &home.local {
             Some(_) => format!("/{}/", path.as_ref()),
-            None => format!("{}{}/", root.store_url, path.as_ref()),
+            None => format!("{}{}/", home.store_url, path.as_ref()),
         };
         let mut options = ParquetReadOptions::default();
         if *name == "indicators" {

@@ -95,9 +95,20 @@ impl RunDir {
         }
     }
 
-    /// `runs/<run-id>/<relative>` below the output root.
+    /// `runs/<run-id>/<relative>` below the output root, or below the private root for
+    /// a private folder's file.
     pub fn path(&self, relative: &str) -> object_store::path::Path {
-        self.root.child(&format!("runs/{}/{relative}", self.run_id))
+        self.root_of(relative)
+            .child(&format!("runs/{}/{relative}", self.run_id))
+    }
+
+    /// The root `relative` is written below: the private root for a private folder.
+    pub fn root_of(&self, relative: &str) -> &Root {
+        if is_private(relative) {
+            self.root.private_root()
+        } else {
+            &self.root
+        }
     }
 
     /// Writes `bytes` to `relative` inside the run folder.
@@ -112,17 +123,24 @@ impl RunDir {
         let path = self.path(relative);
         if let Some(e) = crate::faults::write_error(relative) {
             return Err(Error::io(
-                format!("writing {}", self.root.relative(&path)),
+                format!("writing {}", self.root_of(relative).relative(&path)),
                 e,
             ));
         }
         let private = is_private(relative);
-        let local_file = match &self.root.local {
+        let root = self.root_of(relative);
+        let local_file = match &root.local {
             Some(dir) => {
                 // Every folder gets its mode on purpose before a file is written in it
                 // (docs/security.md): the run folder and the public folders 0755,
                 // person-level and record folders 0700.
-                let run = run_folder(dir, &self.run_id)
+                let own_private_root = self.root.private.is_some() && private;
+                let mode = if own_private_root {
+                    0o700
+                } else {
+                    PUBLIC_DIR_MODE
+                };
+                let run = run_folder(dir, &self.run_id, mode)
                     .map_err(|e| Error::io(format!("creating runs/{}", self.run_id), e))?;
                 let file = run.join(relative);
                 let made = if private {
@@ -140,11 +158,10 @@ impl RunDir {
             }
             None => None,
         };
-        self.root
-            .store
+        root.store
             .put(&path, PutPayload::from(Bytes::from(bytes)))
             .await
-            .map_err(|e| Error::io(format!("writing {}", self.root.relative(&path)), e))?;
+            .map_err(|e| Error::io(format!("writing {}", root.relative(&path)), e))?;
         if let Some(file) = &local_file {
             set_mode(file, if private { 0o600 } else { 0o644 })
                 .map_err(|e| Error::io(format!("setting the mode of {}", file.display()), e))?;
@@ -250,16 +267,27 @@ pub fn output_root(root: &std::path::Path) -> std::io::Result<()> {
     make_dir(root, PUBLIC_DIR_MODE).map(|_| ())
 }
 
-/// `<root>/runs/<run_id>`, created 0755 with `runs/` (an existing `runs/` keeps the
-/// mode its owner gave it).
-pub fn run_folder(root: &std::path::Path, run_id: &str) -> std::io::Result<std::path::PathBuf> {
+/// `<root>/runs/<run_id>`, created `mode` with `runs/` and the root itself where they
+/// are missing (an existing root or `runs/` keeps the mode its owner gave it): 0755 under
+/// the output, 0700 under a private root of its own.
+pub fn run_folder(
+    root: &std::path::Path,
+    run_id: &str,
+    mode: u32,
+) -> std::io::Result<std::path::PathBuf> {
+    if !root.exists() {
+        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        make_dir(root, mode)?;
+    }
     let runs = root.join("runs");
-    make_dir(&runs, PUBLIC_DIR_MODE)?;
+    make_dir(&runs, mode)?;
     let run = runs.join(run_id);
-    if make_dir(&run, PUBLIC_DIR_MODE)? {
+    if make_dir(&run, mode)? {
         return Ok(run);
     }
-    set_mode(&run, PUBLIC_DIR_MODE)?;
+    set_mode(&run, mode)?;
     Ok(run)
 }
 
@@ -550,6 +578,16 @@ pub async fn prune_runs(root: &Root, keep: usize) -> Result<Vec<String>> {
         .cloned()
         .collect();
     delete_runs(root, &old, Some(crate::stage::Stage::Prune)).await?;
+    if let Some(private) = &root.private {
+        // The private folders of the runs pruned, and of runs no longer kept at all.
+        let kept: Vec<&String> = folders.keys().filter(|id| !old.contains(id)).collect();
+        let gone: Vec<String> = run_folders(private)
+            .await?
+            .into_keys()
+            .filter(|id| !kept.contains(&id) && Some(id) != current.as_ref())
+            .collect();
+        delete_runs(private, &gone, None).await?;
+    }
     Ok(old)
 }
 
@@ -568,6 +606,21 @@ pub async fn clean_debris(root: &Root) -> Result<Vec<String>> {
         .map(|(id, _)| id)
         .collect();
     delete_runs(root, &debris, None).await?;
+    if let Some(private) = &root.private {
+        // Private folders of runs that have no complete run under the output: debris.
+        let complete: Vec<String> = run_folders(root)
+            .await?
+            .into_iter()
+            .filter(|(_, c)| *c)
+            .map(|(id, _)| id)
+            .collect();
+        let orphans: Vec<String> = run_folders(private)
+            .await?
+            .into_keys()
+            .filter(|id| !complete.contains(id) && Some(id) != current.as_ref())
+            .collect();
+        delete_runs(private, &orphans, None).await?;
+    }
     if let Some(Ok(entries)) = root.local.as_ref().map(std::fs::read_dir) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();

@@ -29,6 +29,10 @@ pub struct Root {
     pub prefix: Path,
     /// Set when the root is on the local file system.
     pub local: Option<PathBuf>,
+    /// Where a run's private folders (`disclosure/`, `quarantine/`, `restricted/`) go,
+    /// as `runs/<run-id>/<folder>/` below it; `None`: below this root, beside
+    /// `published/` (docs/security.md, "Object stores").
+    pub private: Option<Arc<Root>>,
 }
 
 /// `location` as logs, messages and manifests may show it: a URL without its user
@@ -83,6 +87,7 @@ impl Root {
                 store: Arc::new(LocalFileSystem::new()),
                 prefix,
                 local: Some(abs),
+                private: None,
             });
         }
         let url =
@@ -127,7 +132,44 @@ impl Root {
             store,
             prefix,
             local: None,
+            private: None,
         })
+    }
+
+    /// The root of a run's private folders: the private root, or this one.
+    pub fn private_root(&self) -> &Root {
+        self.private.as_deref().unwrap_or(self)
+    }
+
+    /// This root with its private folders under `private` (`--private-output`). Without
+    /// one, an object store's private folders go to a root of their own beside it,
+    /// `<output>-private` (so that a bucket policy can give researchers the output
+    /// prefix and nothing private); a local root keeps them in the run folder, 0700.
+    pub fn with_private(mut self, private: Option<&str>) -> Result<Root> {
+        let location = match private {
+            Some(p) => p.to_string(),
+            None if self.local.is_some() => return Ok(self),
+            None => {
+                let prefix = self.prefix.as_ref().trim_end_matches('/');
+                if prefix.is_empty() {
+                    return Err(Error::Config(format!(
+                        "{}: an output at a bucket's root needs --private-output (another bucket) for the private folders",
+                        self.display
+                    )));
+                }
+                format!("{}{prefix}-private", self.store_url)
+            }
+        };
+        let root = Root::parse(&location)?;
+        // Whoever may read the output must not reach the private root through it.
+        if root.store_url == self.store_url && root.prefix.prefix_matches(&self.prefix) {
+            return Err(Error::Config(format!(
+                "--private-output {}: inside the output {}; private folders need a root of their own (for an output at a bucket's root, another bucket)",
+                root.display, self.display
+            )));
+        }
+        self.private = Some(Arc::new(root));
+        Ok(self)
     }
 
     /// The path of `relative` (slash-separated) below the root.

@@ -158,6 +158,18 @@ async fn read_batch(
     Ok(read_batch_and_footer(root, rel).await?.map(|(b, _)| b))
 }
 
+/// A run's private file `rel`: under the private root, or (a run made before there was
+/// one) in the run folder under the output.
+async fn read_private(
+    root: &Root,
+    rel: &str,
+) -> Result<Option<datafusion::arrow::array::RecordBatch>> {
+    match read_batch(root.private_root(), rel).await? {
+        None if root.private.is_some() => read_batch(root, rel).await,
+        found => Ok(found),
+    }
+}
+
 /// Reads a whole Parquet file as one batch, with its footer's key-value metadata
 /// (`None` when the file does not exist).
 pub async fn read_batch_and_footer(
@@ -221,7 +233,7 @@ pub async fn audit_against(
         ))
     })?;
     let record_rel = format!("{run}/{}", record::PATH);
-    let record_batch = read_batch(root, &record_rel).await?.ok_or_else(|| {
+    let record_batch = read_private(root, &record_rel).await?.ok_or_else(|| {
         Error::InputRejected(format!(
             "{record_rel}: the statistician's record is missing; the audit needs it to know which withheld counts are small"
         ))
@@ -229,7 +241,7 @@ pub async fn audit_against(
     let mut truth = record::cells(&record_batch, &record_rel)?;
     if let Some(old_run) = against {
         let old_rel = format!("{old_run}/{}", record::PATH);
-        let old_batch = read_batch(root, &old_rel).await?.ok_or_else(|| {
+        let old_batch = read_private(root, &old_rel).await?.ok_or_else(|| {
             Error::InputRejected(format!(
                 "{old_rel}: the earlier release's record is missing; the audit needs its counts to measure the changes"
             ))
