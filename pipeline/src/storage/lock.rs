@@ -248,4 +248,32 @@ mod tests {
         // Another host's lock is never taken over.
         assert!(!stale(&holder(u32::MAX - 7, None), "another-host"));
     }
+
+    #[test]
+    fn a_run_removes_only_its_own_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = Root::parse(dir.path().to_str().expect("utf8")).expect("root");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let lock_file = dir.path().join(LOCK_NAME);
+        // Released normally: the lock is gone.
+        let lock = rt.block_on(RunLock::acquire(&root)).expect("lock");
+        drop(lock);
+        assert!(!lock_file.exists());
+        // Taken over meanwhile by another run (its own content): left alone.
+        let lock = rt.block_on(RunLock::acquire(&root)).expect("lock");
+        let other = br#"{"pid":1,"host":"elsewhere","started_at":"2026-12-07T00:00:00Z"}"#;
+        std::fs::write(&lock_file, other).expect("another run's lock");
+        drop(lock);
+        assert_eq!(
+            std::fs::read(&lock_file).expect("still there"),
+            other.to_vec()
+        );
+        // And that lock, live on another host, refuses a new run.
+        assert!(matches!(
+            rt.block_on(RunLock::acquire(&root)),
+            Err(Error::Locked(_))
+        ));
+    }
 }

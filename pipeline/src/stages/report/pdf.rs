@@ -57,6 +57,30 @@ pub struct Browser {
     profile: tempfile::TempDir,
 }
 
+/// Chromium's flags. Its sandbox cannot start as root; any other account keeps it. No
+/// network: every host name fails to resolve and every request goes to a proxy that is
+/// not there (the reports are local HTML with everything inlined). The environment is
+/// set by the caller: a minimal one, without the batch's credentials (AWS_*, …).
+fn launch_flags(as_root: bool) -> Vec<&'static str> {
+    let mut flags = vec!["--headless"];
+    if as_root {
+        flags.push("--no-sandbox");
+    }
+    flags.extend([
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        "--proxy-bypass-list=<-loopback>",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--remote-debugging-pipe",
+    ]);
+    flags
+}
+
 impl Browser {
     pub fn launch(chromium: &Path) -> Result<Browser> {
         let profile = tempfile::Builder::new()
@@ -68,13 +92,7 @@ impl Browser {
         let (browser_reads, to_browser) = pipe("creating a pipe for Chromium")?;
         let (r, w) = (browser_reads.as_raw_fd(), browser_writes.as_raw_fd());
         let mut cmd = Command::new(chromium);
-        // Chromium's sandbox cannot start as root; any other account keeps it. It gets
-        // a minimal environment (no AWS_* or other credentials of the batch) and no
-        // network: every host name fails to resolve and every request goes to a proxy
-        // that is not there (the reports are local files with everything inlined).
-        if crate::sys::is_root() {
-            cmd.arg("--no-sandbox");
-        }
+        cmd.args(launch_flags(crate::sys::is_root()));
         cmd.env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", profile.path())
@@ -82,24 +100,11 @@ impl Browser {
         if let Some(tz) = std::env::var_os("TZ") {
             cmd.env("TZ", tz);
         }
-        cmd.args([
-            "--headless",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=127.0.0.1:9",
-            "--proxy-bypass-list=<-loopback>",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--remote-debugging-pipe",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("about:blank")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        cmd.arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         crate::sys::child_with_pipe_fds(&mut cmd, r, w);
         let child = cmd
             .spawn()
@@ -407,6 +412,15 @@ impl Drop for Browser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chromium_is_sandboxed_unless_root_and_has_no_network() {
+        let user = launch_flags(false);
+        assert!(!user.contains(&"--no-sandbox"));
+        assert!(launch_flags(true).contains(&"--no-sandbox"));
+        assert!(user.contains(&"--host-resolver-rules=MAP * ~NOTFOUND"));
+        assert!(user.iter().any(|f| f.starts_with("--proxy-server=")));
+    }
 
     #[test]
     fn pdf_dates_become_the_extract_date_in_place() {
