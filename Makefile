@@ -32,12 +32,51 @@ release:
 release-fixtures:
 	$(CARGO) build $(LOCKED) --release -p skolegang --features fixtures
 
-## run: the nightly batch on the committed sample, into ./out
-run: release
+## run: installs what the build and the PDFs need (see `prerequisites`), builds, and runs
+## the nightly batch on the committed sample, into ./out
+run: prerequisites-run release
 	$(CARGO_TARGET_DIR)/release/skolegang run --output ./out
 
-## test: formatting, lints with -D warnings, and every test (one dev build profile)
-test: fmt-check clippy unit
+## test: installs what the tests need, then formatting, lints with -D warnings, and every
+## test (one dev build profile)
+test: prerequisites-test fmt-check clippy unit
+
+# System packages, by the commands that need them (Debian/Ubuntu names):
+#   the build: HiGHS (the LP solver, built from source by the highs crate) needs CMake, a
+#   C++ compiler and libclang; the PDFs need Chromium and its fonts;
+#   the tests also: poppler (pdftotext, pdfinfo), LibreOffice Calc (the CSV test), curl
+#   (axe-core), Python's venv (the test venv).
+PACKAGES_RUN = make gcc g++ cmake libclang-dev chromium fonts-liberation fonts-dejavu-core
+PACKAGES_TEST = $(PACKAGES_RUN) poppler-utils libreoffice-calc-nogui curl python3-venv python3-pip
+# A command per package, to see whether it is there without asking dpkg.
+CHECK_RUN = command -v make && command -v cc && command -v c++ && command -v cmake \
+  && ls /usr/lib/llvm-*/lib/libclang.so* && command -v chromium \
+  && ls /usr/share/fonts/truetype/liberation /usr/share/fonts/truetype/dejavu
+CHECK_TEST = $(CHECK_RUN) && command -v pdftotext && command -v pdfinfo && command -v soffice \
+  && command -v curl && python3 -m venv --help
+
+## prerequisites: the system packages the commands need. Missing ones are installed with
+## apt-get when it may (root, or passwordless sudo); otherwise it stops at once, before any
+## build, with the exact command to run.
+.PHONY: prerequisites-run prerequisites-test
+prerequisites-run:
+	@$(call prerequisites,$(CHECK_RUN),$(PACKAGES_RUN))
+
+prerequisites-test:
+	@$(call prerequisites,$(CHECK_TEST),$(PACKAGES_TEST))
+	@cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1 \
+	  || rustup component add rustfmt clippy
+
+define prerequisites
+if ( $(1) ) >/dev/null 2>&1; then exit 0; fi; \
+if [ "$$(id -u)" = 0 ]; then SUDO=; \
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
+else echo "missing system packages; run this first, then make again:"; \
+  echo "  sudo apt-get update && sudo apt-get install -y $(2)"; exit 1; fi; \
+if ! command -v apt-get >/dev/null; then echo "missing system packages and no apt-get: install (Debian names) $(2)"; exit 1; fi; \
+echo "installing system packages: $(2)"; \
+$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(2)
+endef
 
 fmt-check:
 	$(CARGO) fmt --all --check

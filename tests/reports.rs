@@ -23,7 +23,7 @@ fn with_pdfs() -> bool {
     static FOUND: OnceLock<bool> = OnceLock::new();
     *FOUND.get_or_init(|| {
         skolegang_tests::needs(
-            "Chromium to print the PDFs (apt-get install chromium; .ci/run does)",
+            "Chromium to print the PDFs (apt-get install chromium; `make test` does)",
             find_chromium(),
         )
         .is_some()
@@ -633,13 +633,13 @@ fn fods_rows(xml: &str) -> Vec<Vec<(Option<String>, String)>> {
     rows
 }
 
-/// LibreOffice Calc (headless `soffice`, which `.ci/run` installs) opens
+/// LibreOffice Calc (headless `soffice`, which `make test` installs) opens
 /// `indikatorer.csv` as a Danish user would (semicolon, UTF-8, language Danish): every
 /// number column holds numbers, withheld figures are empty cells, text stays text.
 #[test]
 fn the_csv_round_trips_through_libreoffice_with_a_danish_locale() {
     let Some(soffice) = skolegang_tests::needs(
-        "LibreOffice Calc's soffice (apt-get install libreoffice-calc-nogui; .ci/run does)",
+        "LibreOffice Calc's soffice (apt-get install libreoffice-calc-nogui; `make test` does)",
         first_on_path(&["soffice", "libreoffice"]),
     ) else {
         return;

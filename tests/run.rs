@@ -737,3 +737,47 @@ fn the_readme_names_every_flag_of_run() {
         "flags the README does not name"
     );
 }
+
+#[test]
+fn ci_runs_exactly_the_readmes_test_command_and_both_commands_set_themselves_up() {
+    let readme = include_str!("../README.md");
+    let section =
+        skolegang_tests::doc_section(readme, "Two commands on a fresh machine").expect("section");
+    let block = section
+        .split("```sh")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a sh block");
+    let commands: Vec<&str> = block
+        .lines()
+        .filter_map(|l| l.split('#').next())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(commands, ["make run", "make test"]);
+    // CI's only build-and-test step is the README's test command.
+    let ci = include_str!("../.ci/run");
+    let steps: Vec<&str> = ci
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with('#')
+                && !l.starts_with("echo")
+                && !l.starts_with("set ")
+                && !l.starts_with("cd ")
+                && !l.starts_with("export ")
+                && !l.starts_with("command -v cargo")
+                && !l.ends_with("--version")
+                && !l.ends_with("--version || true")
+        })
+        .collect();
+    assert_eq!(steps, ["make test"], "{ci}");
+    // Both make targets install their system packages first.
+    let makefile = include_str!("../Makefile");
+    assert!(makefile.contains("\nrun: prerequisites-run "), "make run");
+    assert!(
+        makefile.contains("\ntest: prerequisites-test "),
+        "make test"
+    );
+}
