@@ -88,6 +88,28 @@ const TOP: f64 = 14.0;
 const PLOT_HEIGHT: f64 = 200.0;
 const AXIS_LABELS: f64 = 28.0;
 const LEGEND_ROW: f64 = 20.0;
+/// The width of a legend column (two a row), its key (line and marker) and the gap
+/// kept before the next column.
+const LEGEND_COLUMN: f64 = 290.0;
+const LEGEND_KEY: f64 = 36.0;
+const LEGEND_GAP: f64 = 12.0;
+/// A generous average glyph width at the legend's font size (15): wide enough for
+/// DejaVu Sans, the widest of the fonts the reports fall back to.
+const LEGEND_GLYPH: f64 = 8.6;
+
+/// How wide a legend label is drawn, at most.
+fn label_width(label: &str) -> f64 {
+    label.chars().count() as f64 * LEGEND_GLYPH
+}
+
+/// Two legend entries a row when every label fits its column, else one, so that a long
+/// label ("Danmark, med forebyggende foranstaltninger") never runs into its neighbour.
+fn legend_columns(drawn: &[&Series]) -> usize {
+    let fits = drawn
+        .iter()
+        .all(|s| LEGEND_KEY + label_width(&s.label) + LEGEND_GAP <= LEGEND_COLUMN);
+    if fits { 2 } else { 1 }
+}
 
 impl LineChart {
     fn x(&self, i: usize) -> f64 {
@@ -125,7 +147,8 @@ impl LineChart {
     pub fn svg(&self) -> String {
         // A series without a single value has no line, so no legend entry either.
         let drawn: Vec<&Series> = self.series.iter().filter(|s| s.has_values()).collect();
-        let legend_rows = drawn.len().div_ceil(2);
+        let columns = legend_columns(&drawn);
+        let legend_rows = drawn.len().div_ceil(columns);
         let height = TOP + PLOT_HEIGHT + AXIS_LABELS + LEGEND_ROW * legend_rows as f64 + 6.0;
         let mut s = String::new();
         let _ = write!(
@@ -147,10 +170,10 @@ impl LineChart {
         for series in &drawn {
             self.line(&mut s, series);
         }
-        // Legend, two entries a row.
+        // Legend, two entries a row where every label fits its column, else one.
         for (i, series) in drawn.iter().enumerate() {
-            let x = LEFT + (i % 2) as f64 * 290.0;
-            let y = base + AXIS_LABELS + LEGEND_ROW * (i / 2) as f64;
+            let x = LEFT + (i % columns) as f64 * LEGEND_COLUMN;
+            let y = base + AXIS_LABELS + LEGEND_ROW * (i / columns) as f64;
             let dash = if series.dashed {
                 r#" stroke-dasharray="6 4""#
             } else {
@@ -340,6 +363,37 @@ mod tests {
             c.description(),
             "Kommune, udsatte: 2021/2022: 40,0 %, 2022/2023: diskretioneret, 2023/2024: 50,0 %."
         );
+    }
+
+    #[test]
+    fn a_long_legend_label_gets_a_row_of_its_own() {
+        let series = |label: &str| Series {
+            label: label.into(),
+            color: "#0072B2",
+            dashed: false,
+            marker: Marker::Square,
+            points: vec![Some(0.5), Some(0.5), Some(0.5)],
+            band: Vec::new(),
+        };
+        let mut c = chart(vec![Some(0.4), Some(0.5), Some(0.6)]);
+        c.series.push(series("Danmark, øvrige"));
+        // Short labels: two a row, the second column at x = 52 + 290 (its text at + 36).
+        let svg = c.svg();
+        assert!(svg.contains(r#"<text x="378.0" y="247.0""#), "{svg}");
+        // "Danmark, med forebyggende foranstaltninger" (42 characters, about 361 px at
+        // font size 15) would run into a neighbour 290 px to its right: one a row.
+        c.series
+            .insert(1, series("Danmark, med forebyggende foranstaltninger"));
+        let svg = c.svg();
+        assert!(!svg.contains(r#"<text x="378.0""#), "{svg}");
+        for y in ["247.0", "267.0", "287.0"] {
+            assert!(
+                svg.contains(&format!(r#"<text x="88.0" y="{y}""#)),
+                "{y}: {svg}"
+            );
+        }
+        // The chart grows by the extra legend rows (14 + 200 + 28 + 3 × 20 + 6).
+        assert!(svg.contains(r#"viewBox="0 0 640 308""#), "{svg}");
     }
 
     #[test]
