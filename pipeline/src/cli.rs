@@ -81,11 +81,8 @@ pub struct AuditArgs {
     /// Output root (its `current` run is audited).
     #[arg(value_name = "OUTPUT")]
     pub output: String,
-    /// Root of the runs' private folders (disclosure/, quarantine/, restricted/), as
-    /// runs/<run-id>/<folder>/ below it. Default: inside each run folder (0700) on a
-    /// local disk; `<output>-private` on an object store (docs/security.md).
-    #[arg(long, value_name = "URL")]
-    pub private_output: Option<String>,
+    #[command(flatten)]
+    pub private: PrivateArgs,
     /// Audit this run instead of `current`.
     #[arg(long, value_name = "RUN_ID")]
     pub run: Option<String>,
@@ -97,6 +94,23 @@ pub struct AuditArgs {
     /// least k wide.
     #[arg(long, value_name = "OLD_RUN")]
     pub against: Option<String>,
+}
+
+/// Where the private folders are, for `run`, `audit` and `query`.
+#[derive(Debug, Args)]
+pub struct PrivateArgs {
+    /// Root of the runs' private folders (disclosure/, quarantine/, restricted/), as
+    /// runs/<run-id>/<folder>/ below it. Default: inside each run folder (0700) on a
+    /// local disk; `<output>-private` on an object store (docs/security.md).
+    #[arg(long, value_name = "URL")]
+    pub private_output: Option<String>,
+}
+
+impl PrivateArgs {
+    /// The output root `output` with its private root.
+    fn output_root(&self, output: &str) -> Result<Root> {
+        Root::parse(output)?.with_private(self.private_output.as_deref())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -111,11 +125,8 @@ pub struct QueryArgs {
     /// Output root whose `current` run is queried.
     #[arg(long, value_name = "URL", default_value = "./out")]
     pub output: String,
-    /// Root of the runs' private folders (disclosure/, quarantine/, restricted/), as
-    /// runs/<run-id>/<folder>/ below it. Default: inside each run folder (0700) on a
-    /// local disk; `<output>-private` on an object store (docs/security.md).
-    #[arg(long, value_name = "URL")]
-    pub private_output: Option<String>,
+    #[command(flatten)]
+    pub private: PrivateArgs,
     /// Also offer the restricted tables (the run must have been made with --restricted).
     #[arg(long)]
     pub restricted: bool,
@@ -180,11 +191,8 @@ pub struct RunArgs {
     /// <output>/current points to the latest complete one.
     #[arg(long, value_name = "URL", default_value = "./out")]
     pub output: String,
-    /// Root of the runs' private folders (disclosure/, quarantine/, restricted/), as
-    /// runs/<run-id>/<folder>/ below it. Default: inside each run folder (0700) on a
-    /// local disk; `<output>-private` on an object store (docs/security.md).
-    #[arg(long, value_name = "URL")]
-    pub private_output: Option<String>,
+    #[command(flatten)]
+    pub private: PrivateArgs,
     /// Also write the person-level cohorts (restricted/cohort_fp9, restricted/cohort_age)
     /// for researchers with an approved project, pseudonymised with the project's key
     /// (needs --project-key-file). Never under published/.
@@ -308,13 +316,7 @@ impl InputArgs {
                 4 * cores
             )));
         }
-        if let Some(limit) = self.memory_limit
-            && limit < MIN_MEMORY_LIMIT
-        {
-            return Err(Error::Config(format!(
-                "--memory-limit: {limit} bytes is below the minimum of 64M (DataFusion's operators cannot work in less)"
-            )));
-        }
+        let memory_limit = memory_limit(self.memory_limit)?;
         Ok(Settings {
             input,
             config,
@@ -326,12 +328,22 @@ impl InputArgs {
             keep_runs: 7,
             revise: Vec::new(),
             memory: crate::engine::session::Memory {
-                limit: self
-                    .memory_limit
-                    .unwrap_or_else(|| crate::engine::session::Memory::default().limit),
+                limit: memory_limit,
                 spill_dir: self.spill_dir.clone(),
             },
         })
+    }
+}
+
+/// `--memory-limit` as given (at least [`MIN_MEMORY_LIMIT`]), or the default: half of
+/// the machine's (or container's) memory. `run` and `query` share it.
+fn memory_limit(given: Option<u64>) -> Result<u64> {
+    match given {
+        Some(limit) if limit < MIN_MEMORY_LIMIT => Err(Error::Config(format!(
+            "--memory-limit: {limit} bytes is below the minimum of 64M (DataFusion's operators cannot work in less)"
+        ))),
+        Some(limit) => Ok(limit),
+        None => Ok(crate::engine::session::Memory::default().limit),
     }
 }
 
@@ -390,7 +402,7 @@ fn run_command(args: &RunArgs) -> Result<String> {
         revise,
         ..base
     };
-    let output = Root::parse(&args.output)?.with_private(args.private_output.as_deref())?;
+    let output = args.private.output_root(&args.output)?;
     if let (Some(i), Some(o)) = (&settings.input.local, &output.local)
         && nested(i, o)
     {
@@ -451,7 +463,7 @@ fn validate_command(args: &InputArgs) -> Result<String> {
 
 /// `skolegang audit`: the attacker's check of a written run.
 fn audit_command(args: &AuditArgs) -> Result<String> {
-    let root = Root::parse(&args.output)?.with_private(args.private_output.as_deref())?;
+    let root = args.private.output_root(&args.output)?;
     let rt = runtime(2)?;
     let against = args.against.as_deref();
     let (run, report) = match &args.run {
@@ -514,21 +526,13 @@ fn query_command(args: &QueryArgs) -> Result<String> {
     if args.format == Format::Parquet && args.to.is_none() {
         return Err(Error::Config("--format parquet needs --to FILE".into()));
     }
-    let memory = args
-        .memory_limit
-        .unwrap_or_else(|| crate::engine::session::Memory::default().limit);
-    if memory < MIN_MEMORY_LIMIT {
-        return Err(Error::Config(format!(
-            "--memory-limit: {memory} bytes is below the minimum of 64M (DataFusion's operators cannot work in less)"
-        )));
-    }
     let limits = Limits {
-        memory,
+        memory: memory_limit(args.memory_limit)?,
         spill: args.spill_limit,
         seconds: args.timeout.max(1),
         table_rows: query::TABLE_ROWS,
     };
-    let root = Root::parse(&args.output)?.with_private(args.private_output.as_deref())?;
+    let root = args.private.output_root(&args.output)?;
     let rt = runtime(2)?;
     let done = query_on(&rt, &root, args, &limits);
     if done.is_err() {
@@ -547,12 +551,11 @@ fn query_on(
     limits: &crate::query::Limits,
 ) -> Result<String> {
     use crate::query;
-    let limits = *limits;
-    let (_, ctx) = rt.block_on(query::context(root, args.restricted, &limits))?;
+    let (_, ctx) = rt.block_on(query::context(root, args.restricted, limits))?;
     match &args.to {
         Some(file) => {
             let mut f = query::create_result_file(file)?;
-            let done = rt.block_on(query::run(&ctx, &args.sql, args.format, &limits, &mut f));
+            let done = rt.block_on(query::run(&ctx, &args.sql, args.format, limits, &mut f));
             if done.is_err() {
                 // The file is ours (created new, not through a link): no half result.
                 drop(f);
@@ -562,7 +565,7 @@ fn query_on(
         }
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout());
-            rt.block_on(query::run(&ctx, &args.sql, args.format, &limits, &mut out))?;
+            rt.block_on(query::run(&ctx, &args.sql, args.format, limits, &mut out))?;
         }
     }
     Ok(String::new())

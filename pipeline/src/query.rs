@@ -54,8 +54,6 @@ pub struct Limits {
     pub table_rows: usize,
 }
 
-/// The default spill cap (`--spill-limit`).
-pub const DEFAULT_SPILL: u64 = 4 << 30;
 /// The default time limit in seconds (`--timeout`).
 pub const DEFAULT_SECONDS: u64 = 600;
 /// The most rows a `table` result lays out.

@@ -45,6 +45,15 @@ fn stale(h: &Holder, this_host: &str) -> bool {
             || matches!((h.process_start, process_start(h.pid)), (Some(then), Some(now)) if then != now))
 }
 
+/// Whether the lock at `path` holds exactly `body` (an unreadable or missing lock does
+/// not): the check before a lock is removed, so that only the lock read is.
+async fn holds(store: &dyn ObjectStore, path: &object_store::path::Path, body: &[u8]) -> bool {
+    match store.get(path).await {
+        Ok(r) => r.bytes().await.is_ok_and(|b| b.as_ref() == body),
+        Err(_) => false,
+    }
+}
+
 fn host() -> String {
     crate::sys::hostname().unwrap_or_else(|| "unknown".to_string())
 }
@@ -68,7 +77,7 @@ impl RunLock {
         if let (true, Some(dir)) = (created_root, &root.local) {
             // The output root holds the published release: created 0755 on purpose,
             // whatever the umask (docs/security.md); an existing one keeps its mode.
-            crate::storage::runs::output_root(dir)
+            crate::storage::runs::output_root(dir, crate::storage::runs::PUBLIC_DIR_MODE)
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
         let path = root.child(LOCK_NAME);
@@ -109,12 +118,7 @@ impl RunLock {
                         // the one read, and the new one is created exclusively, so two
                         // runs taking over at once cannot both hold it (the loser finds
                         // the winner's lock).
-                        let again = root.store.get(&path).await;
-                        let still = match again {
-                            Ok(r) => r.bytes().await.ok().is_some_and(|b| b == held),
-                            Err(_) => false,
-                        };
-                        if still {
+                        if holds(root.store.as_ref(), &path, &held).await {
                             let _ = root.store.delete(&path).await;
                         }
                         match create(PutMode::Create).await {
@@ -159,11 +163,7 @@ impl RunLock {
     pub async fn release(mut self) {
         if self.root.local.is_none() {
             let path = self.root.child(LOCK_NAME);
-            let ours = match self.root.store.get(&path).await {
-                Ok(r) => r.bytes().await.ok().is_some_and(|b| b == self.body),
-                Err(_) => false,
-            };
-            if !ours {
+            if !holds(self.root.store.as_ref(), &path, &self.body).await {
                 warn!("{LOCK_NAME} is not this run's any more: left alone");
             } else if let Err(e) = self.root.store.delete(&path).await {
                 warn!("{LOCK_NAME} not removed: {e}");
@@ -195,11 +195,7 @@ impl Drop for RunLock {
                 let body = self.body.clone();
                 if let Ok(handle) = tokio::runtime::Handle::try_current() {
                     handle.spawn(async move {
-                        let ours = match store.get(&path).await {
-                            Ok(r) => r.bytes().await.ok().is_some_and(|b| b == body),
-                            Err(_) => false,
-                        };
-                        if ours {
+                        if holds(store.as_ref(), &path, &body).await {
                             let _ = store.delete(&path).await;
                         }
                     });

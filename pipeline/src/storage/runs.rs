@@ -259,12 +259,26 @@ fn make_dir(path: &std::path::Path, _mode: u32) -> std::io::Result<bool> {
     std::fs::create_dir_all(path).map(|()| true)
 }
 
-/// A new local output root: its parents as the umask makes them, the root itself 0755.
-pub fn output_root(root: &std::path::Path) -> std::io::Result<()> {
+/// A folder that is ours (a run folder, a folder inside one, the spill folder): created
+/// with `mode`, or set to `mode` if it is a folder already; a link there is an error.
+fn own_dir(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    if !make_dir(path, mode)? {
+        set_mode(path, mode)?;
+    }
+    Ok(())
+}
+
+/// A local root (the output, or a private root of its own) if it is missing: its
+/// parents as the umask makes them, the root itself `mode`; an existing root keeps the
+/// mode its owner gave it.
+pub fn output_root(root: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    if root.exists() {
+        return Ok(());
+    }
     if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    make_dir(root, PUBLIC_DIR_MODE).map(|_| ())
+    make_dir(root, mode).map(|_| ())
 }
 
 /// `<root>/runs/<run_id>`, created `mode` with `runs/` and the root itself where they
@@ -275,29 +289,18 @@ pub fn run_folder(
     run_id: &str,
     mode: u32,
 ) -> std::io::Result<std::path::PathBuf> {
-    if !root.exists() {
-        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
-        make_dir(root, mode)?;
-    }
+    output_root(root, mode)?;
     let runs = root.join("runs");
     make_dir(&runs, mode)?;
     let run = runs.join(run_id);
-    if make_dir(&run, mode)? {
-        return Ok(run);
-    }
-    set_mode(&run, mode)?;
+    own_dir(&run, mode)?;
     Ok(run)
 }
 
 /// A private working folder (the spill folder under a local output): created 0700,
 /// or set 0700 if it is a folder already; a link there is an error.
 pub fn private_folder(path: &std::path::Path) -> std::io::Result<()> {
-    if !make_dir(path, 0o700)? {
-        set_mode(path, 0o700)?;
-    }
-    Ok(())
+    own_dir(path, 0o700)
 }
 
 /// The folders of public file `relative` below the run folder `run`, each created (or
@@ -307,9 +310,7 @@ fn public_dirs(run: &std::path::Path, relative: &str) -> std::io::Result<()> {
     let parts: Vec<&str> = relative.split('/').collect();
     for part in &parts[..parts.len().saturating_sub(1)] {
         dir.push(part);
-        if !make_dir(&dir, PUBLIC_DIR_MODE)? {
-            set_mode(&dir, PUBLIC_DIR_MODE)?;
-        }
+        own_dir(&dir, PUBLIC_DIR_MODE)?;
     }
     Ok(())
 }
@@ -600,20 +601,16 @@ pub async fn prune_runs(root: &Root, keep: usize) -> Result<Vec<String>> {
 pub async fn clean_debris(root: &Root) -> Result<Vec<String>> {
     let folders = run_folders(root).await?;
     let current = current_run(root).await?;
-    let debris: Vec<String> = folders
+    let (complete, incomplete): (Vec<_>, Vec<_>) = folders.into_iter().partition(|(_, c)| *c);
+    let complete: Vec<String> = complete.into_iter().map(|(id, _)| id).collect();
+    let debris: Vec<String> = incomplete
         .into_iter()
-        .filter(|(id, complete)| !complete && Some(id) != current.as_ref())
         .map(|(id, _)| id)
+        .filter(|id| Some(id) != current.as_ref())
         .collect();
     delete_runs(root, &debris, None).await?;
     if let Some(private) = &root.private {
         // Private folders of runs that have no complete run under the output: debris.
-        let complete: Vec<String> = run_folders(root)
-            .await?
-            .into_iter()
-            .filter(|(_, c)| *c)
-            .map(|(id, _)| id)
-            .collect();
         let orphans: Vec<String> = run_folders(private)
             .await?
             .into_keys()

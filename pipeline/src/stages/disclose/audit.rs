@@ -164,8 +164,16 @@ async fn read_private(
     root: &Root,
     rel: &str,
 ) -> Result<Option<datafusion::arrow::array::RecordBatch>> {
-    match read_batch(root.private_root(), rel).await? {
-        None if root.private.is_some() => read_batch(root, rel).await,
+    Ok(read_private_and_footer(root, rel).await?.map(|(b, _)| b))
+}
+
+/// [`read_private`] with the file's footer metadata ([`read_batch_and_footer`]).
+pub async fn read_private_and_footer(
+    root: &Root,
+    rel: &str,
+) -> Result<Option<(datafusion::arrow::array::RecordBatch, Vec<(String, String)>)>> {
+    match read_batch_and_footer(root.private_root(), rel).await? {
+        None if root.private.is_some() => read_batch_and_footer(root, rel).await,
         found => Ok(found),
     }
 }

@@ -246,13 +246,7 @@ pub async fn previous(
     };
     let run = format!("runs/{run_id}");
     let record_rel = format!("{run}/{}", record::PATH);
-    // Under the private root; a release made before there was one kept it in its run
-    // folder.
-    let mut found = audit::read_batch_and_footer(output.private_root(), &record_rel).await?;
-    if found.is_none() && output.private.is_some() {
-        found = audit::read_batch_and_footer(output, &record_rel).await?;
-    }
-    let Some((record, footer)) = found else {
+    let Some((record, footer)) = audit::read_private_and_footer(output, &record_rel).await? else {
         return Ok((
             None,
             Some(format!(
