@@ -25,12 +25,27 @@ all: test
 build:
 	$(CARGO) build $(LOCKED) --workspace
 
+## release: the deployed binary, $(CARGO_TARGET_DIR)/release/skolegang, with its line tables
+## split off into skolegang.debug beside it (found through its debug link)
 release:
 	$(CARGO) build $(LOCKED) --release -p skolegang
+	@$(call split_debug,$(CARGO_TARGET_DIR)/release/skolegang)
 
 # The release binary with the fixture generator (the cargo feature `fixtures`).
 release-fixtures:
 	$(CARGO) build $(LOCKED) --release -p skolegang --features fixtures
+	@$(call split_debug,$(CARGO_TARGET_DIR)/release/skolegang)
+
+# Moves a binary's line tables and symbols into <binary>.debug and links it from the
+# binary (.gnu_debuglink), so the deployed file is small and a backtrace, gdb or addr2line
+# still find function, file and line where the .debug file lies beside it. Cargo links a
+# fresh copy into place on every build, so this runs after each.
+define split_debug
+if readelf -S $(1) | grep -q '\.debug_line'; then \
+  objcopy --only-keep-debug $(1) $(1).debug \
+  && objcopy --strip-all --add-gnu-debuglink=$(1).debug $(1) \
+  && echo "$(1): $$(( $$(stat -c %s $(1)) / 1048576 )) MiB (line tables in $(1).debug)"; fi
+endef
 
 ## run: installs what the build and the PDFs need (see `prerequisites`), builds, and runs
 ## the nightly batch on the committed sample, into ./out
@@ -46,13 +61,13 @@ test: prerequisites-test fmt-check clippy unit
 #   C++ compiler and libclang; the PDFs need Chromium and its fonts;
 #   the tests also: poppler (pdftotext, pdfinfo), LibreOffice Calc (the CSV test), curl
 #   (axe-core), Python's venv (the test venv).
-PACKAGES_RUN = make gcc g++ cmake libclang-dev chromium fonts-liberation fonts-dejavu-core
+PACKAGES_RUN = make gcc g++ binutils cmake libclang-dev chromium fonts-liberation fonts-dejavu-core
 PACKAGES_TEST = $(PACKAGES_RUN) poppler-utils libreoffice-calc-nogui curl python3-venv python3-pip
 # A command per package, to see whether it is there without asking dpkg.
-CHECK_RUN = command -v make && command -v cc && command -v c++ && command -v cmake \
+CHECK_RUN = command -v make && command -v cc && command -v c++ && command -v objcopy && command -v cmake \
   && ls /usr/lib/llvm-*/lib/libclang.so* && command -v chromium \
   && ls /usr/share/fonts/truetype/liberation /usr/share/fonts/truetype/dejavu
-CHECK_TEST = $(CHECK_RUN) && command -v pdftotext && command -v pdfinfo && command -v soffice \
+CHECK_TEST = $(CHECK_RUN) && command -v pdftotext && command -v pdfinfo && command -v soffice && ls /usr/lib/libreoffice/program/soffice.bin \
   && command -v curl && python3 -m venv --help
 
 ## prerequisites: the system packages the commands need. Missing ones are installed with
@@ -126,6 +141,23 @@ fixtures: release-fixtures
 ## sample: regenerate the committed sample (the exact command in fixtures/sample/README.md)
 sample: release-fixtures
 	$(CARGO_TARGET_DIR)/release/skolegang fixtures --out fixtures/sample --scale 0.01 --seed 1 --bad-rows 1
+
+## fresh-check: the README's two commands as a new user runs them, from a fresh clone of
+## HEAD with an empty target directory, venv and axe cache under FRESH (which must not
+## exist yet), each timed; make run must leave out/current with 98 report bundles
+FRESH ?= /tmp/skolegang-fresh
+fresh-check:
+	@test ! -e $(FRESH) || { echo "$(FRESH) exists: remove it or set FRESH"; exit 1; }
+	mkdir -p $(FRESH) && git clone -q . $(FRESH)/clone
+	cd $(FRESH)/clone && fresh="env -u SKOLEGANG_PYTHON -u SKOLEGANG_AXE -u MAKEFLAGS \
+	  CARGO_TARGET_DIR=$(FRESH)/target VENV=$(FRESH)/venv AXE_DIR=$(FRESH)/axe" \
+	  && start=$$(date +%s) && $$fresh make run \
+	  && echo "make run (cold): $$(( $$(date +%s) - start )) s" | tee -a $(FRESH)/times.txt \
+	  && bundles=$$(ls out/current/published/bundles/*.zip | wc -l) \
+	  && echo "report bundles: $$bundles" | tee -a $(FRESH)/times.txt && test "$$bundles" = 98 \
+	  && start=$$(date +%s) && $$fresh make test \
+	  && echo "make test (cold): $$(( $$(date +%s) - start )) s" | tee -a $(FRESH)/times.txt
+	@cat $(FRESH)/times.txt
 
 ## bench: release build; 1x and 10x fixtures (cached); time `skolegang run` and DuckDB on
 ## the same files; the PDF stage; print a table and append it to bench/results.md
