@@ -26,7 +26,7 @@ build:
 	$(CARGO) build $(LOCKED) --workspace
 
 ## release: the deployed binary, $(CARGO_TARGET_DIR)/release/skolegang, with its line tables
-## split off into skolegang.debug beside it (found through its debug link)
+## and symbols split off into skolegang.debug beside it (found through its debug link)
 release:
 	$(CARGO) build $(LOCKED) --release -p skolegang
 	@$(call split_debug,$(CARGO_TARGET_DIR)/release/skolegang)
@@ -44,7 +44,7 @@ define split_debug
 if readelf -S $(1) | grep -q '\.debug_line'; then \
   objcopy --only-keep-debug $(1) $(1).debug \
   && objcopy --strip-all --add-gnu-debuglink=$(1).debug $(1) \
-  && echo "$(1): $$(( $$(stat -c %s $(1)) / 1048576 )) MiB (line tables in $(1).debug)"; fi
+  && echo "$(1): $$(( $$(stat -c %s $(1)) / 1048576 )) MiB (line tables and symbols in $(1).debug)"; fi
 endef
 
 ## run: installs what the build and the PDFs need (see `prerequisites`), builds, and runs

@@ -184,7 +184,7 @@ impl LineChart {
                 r##"<line x1="{x:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}" stroke-width="2.5"{dash}/><text x="{:.1}" y="{:.1}" font-size="15" fill="#1a1a1a">{}</text>"##,
                 x + 28.0,
                 series.color,
-                x + 36.0,
+                x + LEGEND_KEY,
                 y + 5.0,
                 escape(&series.label)
             );
